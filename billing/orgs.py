@@ -1,0 +1,90 @@
+"""Creating organisations and their first super admin."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from billing.errors import NotFound, UserError
+from billing.phones import normalise_phone
+from models import Organisation, OrgKind, StaffRole, StaffUser
+
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+
+
+def create_organisation(
+    session: Session,
+    *,
+    slug: str,
+    kind: str,
+    name: str,
+    company_code: str,
+    admin_phone: str,
+    admin_name: str = "",
+    admin_email: str | None = None,
+    language: str = "id",
+) -> Organisation:
+    """Create an organisation with its super admin; raise UserError on any invalid value."""
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise UserError(
+            "org.slug_invalid",
+            "The slug {slug} is invalid: use 2 to 63 lower-case letters, digits and dashes.",
+            slug=slug,
+        )
+    if kind not in {k.value for k in OrgKind}:
+        raise UserError(
+            "org.kind_invalid", "The kind {kind} is invalid: use invoice or school.", kind=kind
+        )
+    code = company_code.strip()
+    if not re.fullmatch(r"\d{1,8}", code):
+        raise UserError(
+            "org.company_code_invalid",
+            "The company code {code} is invalid: use 1 to 8 digits, as the bank assigned it.",
+            code=company_code,
+        )
+    phone = normalise_phone(admin_phone)
+    if phone is None:
+        raise UserError(
+            "org.admin_phone_invalid",
+            "The phone number {phone} is not a valid mobile number. "
+            "Write it as 0812xxxxxxx or +62812xxxxxxx.",
+            phone=admin_phone,
+        )
+    if session.exec(select(Organisation).where(Organisation.slug == slug)).first():
+        raise UserError(
+            "org.slug_taken", "An organisation with the slug {slug} already exists.", slug=slug
+        )
+    if session.exec(select(Organisation).where(Organisation.company_code == code)).first():
+        raise UserError(
+            "org.company_code_taken",
+            "The company code {code} already belongs to another organisation.",
+            code=code,
+        )
+    organisation = Organisation(
+        slug=slug, kind=OrgKind(kind), name=name.strip(), company_code=code, language=language
+    )
+    session.add(organisation)
+    session.flush()
+    session.add(
+        StaffUser(
+            organisation_id=organisation.id,
+            name=admin_name,
+            phone=phone,
+            email=admin_email,
+            role=StaffRole.SUPER_ADMIN,
+        )
+    )
+    session.flush()
+    return organisation
+
+
+def get_organisation(session: Session, slug: str) -> Organisation:
+    organisation = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+    if organisation is None:
+        raise NotFound(
+            "org.not_found",
+            "Organisation {slug} was not found. Check the slug with `tagih org list`.",
+            slug=slug,
+        )
+    return organisation

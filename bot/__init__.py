@@ -1,0 +1,1 @@
+"""Chat: the channel-neutral conversation core, the user flows, and the channel adapters."""

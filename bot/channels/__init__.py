@@ -1,0 +1,1 @@
+"""Channel adapters: Telegram, WhatsApp, e-mail, SMS and the console."""

@@ -1,0 +1,1 @@
+"""Tagih: billing in chat for Indonesian merchants and schools."""

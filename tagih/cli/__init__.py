@@ -1,0 +1,1 @@
+"""The `tagih` command line: wires the packages together and holds no logic of its own."""

@@ -1,0 +1,31 @@
+"""Helpers shared by the CLI command modules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from billing.errors import UserError
+
+
+def cli_language(ctx: click.Context | None = None) -> str:
+    ctx = ctx or click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return (root.obj or {}).get("language", "en") if root else "en"
+
+
+def fail(error: UserError, *, exit_code: int = 1, as_json: bool = False) -> None:
+    """Print a user error in the CLI language (or as JSON) and exit."""
+    text = error.render(cli_language())
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": {"code": error.code, "message": text}}))
+    else:
+        click.echo(f"Error: {text}", err=True)
+    sys.exit(exit_code)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))

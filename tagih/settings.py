@@ -1,0 +1,142 @@
+"""One settings object for every process, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tagih.sqlite3"
+
+
+class SettingsError(RuntimeError):
+    """Raised when a setting that the current environment needs is missing or invalid."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+
+    tagih_env: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8000"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    # Bank (SNAP). These form the default bank connection.
+    snap_client_id: str = "tagih-dev-bank"
+    snap_client_secret: SecretStr = SecretStr("dev-client-secret-change-me")
+    snap_bank_public_key: str = ""  # PEM text or a path to a PEM file
+    snap_bank_private_key: str = ""  # simulator only: PEM text or a path
+    snap_path_prefix: str = "/snap"
+    snap_timestamp_window_seconds: int = 300
+    snap_token_ttl_seconds: int = 900
+    snap_bank_base_url: str = ""  # the bank's API, for inquiry-status; empty means off
+    va_validity_days: int = 60
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    # WhatsApp Cloud API
+    whatsapp_phone_id: str | None = None
+    whatsapp_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+
+    # E-mail
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Tagih <tagihan@example.com>"
+    smtp_starttls: bool = True
+
+    # SMS gateway
+    sms_gateway_url: str | None = None
+    sms_gateway_token: SecretStr | None = None
+    sms_sender_id: str = "TAGIH"
+
+    # Sheets
+    sheet_max_file_bytes: int = Field(default=10 * 1024 * 1024)
+    sheet_max_uncompressed_bytes: int = Field(default=50 * 1024 * 1024)
+    sheet_max_compression_ratio: int = 100
+    sheet_max_rows: int = 200_000
+    sheet_max_columns: int = 200
+    sheet_max_parse_seconds: float = 60.0
+
+    @property
+    def is_production(self) -> bool:
+        return self.tagih_env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _normalise(self) -> Settings:
+        if self.database_url.startswith("postgres://"):
+            self.database_url = "postgresql+psycopg://" + self.database_url[len("postgres://") :]
+        elif self.database_url.startswith("postgresql://"):
+            self.database_url = "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
+        prefix = self.snap_path_prefix.strip("/")
+        self.snap_path_prefix = f"/{prefix}" if prefix else ""
+        return self
+
+    def check_production_secrets(self) -> None:
+        """Raise SettingsError naming every secret that production needs and lacks."""
+        if not self.is_production:
+            return
+        missing = []
+        if "SNAP_CLIENT_SECRET" in _placeholders(self):
+            missing.append("SNAP_CLIENT_SECRET")
+        if not self.snap_bank_public_key:
+            missing.append("SNAP_BANK_PUBLIC_KEY")
+        if "database_url" not in self.model_fields_set:
+            missing.append("DATABASE_URL")
+        if self.telegram_bot_token and not self.telegram_webhook_secret:
+            missing.append("TELEGRAM_WEBHOOK_SECRET")
+        if self.whatsapp_token and not self.whatsapp_app_secret:
+            missing.append("WHATSAPP_APP_SECRET")
+        if self.whatsapp_token and not self.whatsapp_verify_token:
+            missing.append("WHATSAPP_VERIFY_TOKEN")
+        if missing:
+            raise SettingsError(
+                "TAGIH_ENV=production needs these settings, which are missing or still "
+                "hold the development placeholder: " + ", ".join(missing)
+                + ". Set them in the environment or in .env."
+            )
+
+
+def _placeholders(settings: Settings) -> set[str]:
+    found = set()
+    if settings.snap_client_secret.get_secret_value() == "dev-client-secret-change-me":
+        found.add("SNAP_CLIENT_SECRET")
+    return found
+
+
+def read_pem(value: str) -> str:
+    """Return PEM text from a setting that holds either the PEM itself or a path to it."""
+    text = value.strip()
+    if text.startswith("-----BEGIN"):
+        return text.replace("\\n", "\n")
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"The PEM file {path} does not exist; set the PEM text or a valid path.")
+    return path.read_text()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings, so the next get_settings() reads the environment again."""
+    get_settings.cache_clear()

@@ -1,0 +1,106 @@
+"""The foundation: migrations, settings, translations and money formatting."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from babel.messages.extract import extract_from_dir
+from sqlmodel import SQLModel
+
+import models  # noqa: F401
+from locales import EXTRACT_KEYWORDS, LANGUAGES, format_rupiah, load_catalog, tr
+from models.db import get_engine
+from tagih.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def test_migration_matches_models(sqlite_database: str) -> None:
+    with get_engine(sqlite_database).connect() as connection:
+        context = MigrationContext.configure(connection)
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert differences == [], "models changed without a migration: run `make migration`"
+
+
+def _extracted_messages() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for folder in ("billing", "bot", "webhooks", "jobs", "tagih", "models"):
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            ROOT / folder, keywords=EXTRACT_KEYWORDS, comment_tags=()
+        ):
+            for text in message if isinstance(message, tuple) else (message,):
+                if text:
+                    found[text] = f"{folder}/{filename}:{lineno}"
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_translated(language: str) -> None:
+    catalog = load_catalog(language)
+    assert catalog is not None
+    missing = []
+    for text, where in _extracted_messages().items():
+        entry = catalog.get(text)
+        if entry is None or not entry.string or entry.fuzzy:
+            missing.append(f"{where}: {text!r}")
+    assert missing == [], f"messages without a {language} translation:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_placeholders(language: str) -> None:
+    catalog = load_catalog(language)
+    wrong = []
+    for entry in catalog:
+        if not entry.id or not entry.string:
+            continue
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        expected = set(PLACEHOLDER.findall(ids[-1])) - {"count"}
+        for string in strings:
+            if set(PLACEHOLDER.findall(string)) - {"count"} != expected:
+                wrong.append(f"{ids[0]!r} -> {string!r}")
+    assert wrong == []
+
+
+def test_translation_indonesian() -> None:
+    text = tr("id", "The kind {kind} is invalid: use invoice or school.", kind="shop")
+    assert text == "Jenis shop tidak valid: gunakan invoice atau school."
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (0, "Rp0"),
+        (500, "Rp500"),
+        (75000, "Rp75.000"),
+        (1500000, "Rp1.500.000"),
+        (1234567890, "Rp1.234.567.890"),
+        (-25000, "-Rp25.000"),
+    ],
+)
+def test_format_rupiah(amount: int, expected: str) -> None:
+    assert format_rupiah(amount) == expected
+
+
+def test_production_requires_secrets() -> None:
+    settings = Settings(tagih_env="production", _env_file=None)
+    with pytest.raises(SettingsError) as raised:
+        settings.check_production_secrets()
+    assert "SNAP_CLIENT_SECRET" in str(raised.value)
+    assert "SNAP_BANK_PUBLIC_KEY" in str(raised.value)
+    assert "DATABASE_URL" in str(raised.value)
+
+
+def test_development_starts_without_secrets() -> None:
+    Settings(tagih_env="development", _env_file=None).check_production_secrets()
+
+
+def test_offline_guard_blocks_other_hosts() -> None:
+    with socket.socket() as sock, pytest.raises(RuntimeError, match="only to 127.0.0.1"):
+        sock.connect(("192.0.2.1", 80))
