@@ -1,0 +1,1 @@
+"""The FastAPI app: bank SNAP endpoints, Telegram and WhatsApp webhooks, health."""
