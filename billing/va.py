@@ -20,8 +20,9 @@ def va_length(organisation: Organisation) -> int:
 def reserve_customer_numbers(session: Session, organisation: Organisation, count: int) -> list[str]:
     """Take the next `count` customerNo values of an organisation in one atomic update.
 
-    The counter only grows, so a number is never handed out twice, also when the
-    transaction that took it rolls back (the gap is harmless).
+    The counter only grows and every VA row is kept (paid, voided or expired), so a number
+    that reached a customer is never handed out again. A rolled-back transaction returns its
+    numbers with it, which is safe because nobody saw them.
     """
     last = session.execute(
         text(

@@ -1,0 +1,98 @@
+"""Organisations from the CLI, and VA numbers under their company code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from click.testing import CliRunner
+from sqlmodel import select
+
+from billing.invoices import InvoiceDraft, LineDraft, issue_invoices
+from billing.orgs import get_organisation
+from models import Notice, StaffUser, VirtualAccount
+from models.db import session_scope
+from tagih.cli.main import cli
+
+
+def _create(runner: CliRunner, *extra: str) -> object:
+    return runner.invoke(
+        cli,
+        [
+            "org",
+            "create",
+            "toko-maju",
+            "--kind",
+            "invoice",
+            "--name",
+            "Toko Maju",
+            "--company-code",
+            "88081",
+            "--admin-phone",
+            "0812-3456-7890",
+            *extra,
+        ],
+    )
+
+
+def test_org_create_stores_admin(database: str) -> None:
+    result = _create(CliRunner(), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["slug"] == "toko-maju"
+    with session_scope() as session:
+        admin = session.exec(select(StaffUser)).one()
+    assert admin.phone == "+6281234567890"
+    assert admin.role == "super_admin"
+
+
+def test_org_create_twice_rejected(database: str) -> None:
+    runner = CliRunner()
+    assert _create(runner).exit_code == 0
+    second = _create(runner)
+    assert second.exit_code == 1
+    assert "already exists" in second.output
+
+
+def test_org_create_bad_phone_in_indonesian(database: str) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["--lang", "id", "org", "create", "sekolah", "--kind", "school", "--name", "S",
+         "--company-code", "77001", "--admin-phone", "0812"],
+    )
+    assert result.exit_code == 1
+    assert "Nomor HP 0812 bukan nomor seluler yang valid" in result.output
+
+
+def test_va_numbers_never_reused(database: str) -> None:
+    assert _create(CliRunner()).exit_code == 0
+    drafts = [
+        InvoiceDraft(
+            number=f"INV-{n}",
+            customer_name="Budi",
+            phone="+6281234567890",
+            due_date=dt.date(2031, 1, 15),
+            lines=[LineDraft("SPP", 1, 350000, 350000)],
+        )
+        for n in range(3)
+    ]
+    with session_scope(write=True) as session:
+        organisation = get_organisation(session, "toko-maju")
+        issue_invoices(session, organisation, drafts[:2])
+    try:
+        with session_scope(write=True) as session:
+            organisation = get_organisation(session, "toko-maju")
+            issue_invoices(session, organisation, drafts[2:])
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    with session_scope(write=True) as session:
+        organisation = get_organisation(session, "toko-maju")
+        issue_invoices(session, organisation, drafts[2:])
+    with session_scope() as session:
+        numbers = sorted(session.exec(select(VirtualAccount.number)).all())
+        notices = session.exec(select(Notice)).all()
+    assert numbers[0] == "8808100000000001"
+    assert numbers[1] == "8808100000000002"
+    assert len(numbers) == 3
+    assert len(notices) == 3
+    assert all(len(number) == 16 for number in numbers)
