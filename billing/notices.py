@@ -1,27 +1,126 @@
 """The notice outbox: rows written in the same transaction as the event that causes them.
 
-The worker renders and sends them after commit (jobs.sender).
+The worker claims, renders and sends them after commit (jobs.sender). This module picks
+the channels for a recipient, renders a notice for one channel in the recipient's
+language, and records the delivery statuses that providers report later.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import html
+import importlib
+import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, select
 
-from models import Customer, Invoice, Notice, NoticeKind, Organisation
+from billing.va import format_va
+from bot.replies import Document, OutboundMessage
+from locales import format_date, format_datetime, format_rupiah, normalise_language, tr
+from models import (
+    ChatIdentity,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    NewsPost,
+    Notice,
+    NoticeAttempt,
+    NoticeKind,
+    NoticeStatus,
+    Organisation,
+    Payment,
+    StaffRole,
+    StaffUser,
+    Student,
+    VirtualAccount,
+)
+from models.types import utcnow
+from tagih.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+CHAT_CHANNELS = ("whatsapp", "telegram", "console")
+DELIVERY_CHANNELS = (*CHAT_CHANNELS, "email", "sms")
+
+# Positional parameters of each approved WhatsApp template, in order.
+TEMPLATE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    NoticeKind.INVOICE_ISSUED: ("name", "organisation", "number", "amount", "due_date", "va"),
+    NoticeKind.REMINDER: ("name", "organisation", "count", "total", "first_due_date"),
+    NoticeKind.RECEIPT: ("organisation", "number", "amount"),
+    NoticeKind.INVOICE_VOIDED: ("organisation", "number", "va"),
+    NoticeKind.STAFF_PAYMENT: ("number", "customer", "amount"),
+    NoticeKind.NEWS: ("organisation", "title"),
+    NoticeKind.DIGEST: ("organisation", "date", "paid_total", "open_total", "overdue_total"),
+    NoticeKind.LINK_CODE: ("code", "minutes"),
+}
+
+# Delivery statuses in the order they happen; a late webhook never moves a notice back.
+_STATUS_RANK = {
+    NoticeStatus.SENT: 1,
+    NoticeStatus.DELIVERED: 2,
+    NoticeStatus.READ: 3,
+}
 
 
-def default_channels(customer: Customer) -> list[str]:
-    """Chat first for a person with a phone, e-mail for a person with only an e-mail address."""
+class NoticeObsolete(Exception):
+    """A queued notice has nothing left to say (every bill it lists was paid or voided)."""
+
+
+# --- Choosing channels ------------------------------------------------------------------
+
+
+def linked_chats(session: Session, *, phone: str | None, email: str | None) -> list[ChatIdentity]:
+    """Return the chat identities verified for a phone number or e-mail address."""
+    conditions = []
+    if phone:
+        conditions.append(ChatIdentity.phone == phone)
+    if email:
+        conditions.append(ChatIdentity.email == email)
+    if not conditions:
+        return []
+    query = select(ChatIdentity).where(or_(*conditions)).order_by(ChatIdentity.id)
+    return list(session.exec(query).all())
+
+
+def default_channels(session: Session, *, phone: str | None, email: str | None) -> list[str]:
+    """Order the channels for a person: linked chats, then WhatsApp, e-mail and SMS.
+
+    A person with a linked chat gets that chat first, and a person with only an e-mail
+    address gets e-mail. WhatsApp by phone number without a linked chat needs an approved
+    template, which the sender uses because the 24-hour window is closed.
+    """
     channels: list[str] = []
-    if customer.phone:
-        channels += ["whatsapp", "telegram"]
-    if customer.email:
+    for identity in linked_chats(session, phone=phone, email=email):
+        if identity.channel in CHAT_CHANNELS and identity.channel not in channels:
+            channels.append(identity.channel)
+    if phone and "whatsapp" not in channels:
+        channels.append("whatsapp")
+    if email:
         channels.append("email")
-    if customer.phone:
+    if phone:
         channels.append("sms")
     return channels
+
+
+def organisation_channels(
+    organisation: Organisation, kind: NoticeKind, available: list[str]
+) -> list[str]:
+    """Apply the organisation's channel order for an event kind to a person's channels.
+
+    Preferences look like {"notice_channels": {"reminder": ["email", "whatsapp"],
+    "default": [...]}}; channels the person cannot be reached on are dropped.
+    """
+    configured = organisation.preferences.get("notice_channels") or {}
+    order = configured.get(str(kind)) or configured.get("default")
+    if not order:
+        return available
+    return [channel for channel in order if channel in available]
+
+
+# --- Queueing ---------------------------------------------------------------------------
 
 
 def queue_notice(
@@ -34,20 +133,46 @@ def queue_notice(
     payload: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
     channels: list[str] | None = None,
+    staff: StaffUser | None = None,
+    now: dt.datetime | None = None,
+    _new_key: bool = False,
 ) -> Notice:
+    """Add an outbox row for a customer or staff member, sent by the worker after commit.
+
+    A notice with a dedupe_key that is already queued is returned instead of a second one.
+    """
+    if dedupe_key is not None and not _new_key:
+        existing = session.exec(select(Notice).where(Notice.dedupe_key == dedupe_key)).first()
+        if existing is not None:
+            return existing
+    person: Customer | StaffUser | None = staff if staff is not None else customer
+    phone = person.phone if person else None
+    email = person.email if person else None
+    if channels is None:
+        available = default_channels(session, phone=phone, email=email) if person else []
+        channels = organisation_channels(organisation, kind, available)
+    language = (person.language if person else None) or organisation.language
+    queued_at = now or utcnow()
     notice = Notice(
         organisation_id=organisation.id,
         kind=kind,
         dedupe_key=dedupe_key,
         customer_id=customer.id if customer else None,
+        staff_id=staff.id if staff else None,
         invoice_id=invoice.id if invoice else None,
-        recipient_name=customer.name if customer else "",
-        recipient_phone=customer.phone if customer else None,
-        recipient_email=customer.email if customer else None,
-        language=(customer.language if customer and customer.language else organisation.language),
-        channels=channels if channels is not None else (default_channels(customer) if customer else []),
+        recipient_name=person.name if person else "",
+        recipient_phone=phone,
+        recipient_email=email,
+        language=normalise_language(language),
+        channels=list(channels),
+        channel=channels[0] if channels else None,
         payload=payload or {},
+        created_at=queued_at,
+        next_attempt_at=queued_at,
     )
+    if not channels:
+        notice.status = NoticeStatus.FAILED
+        notice.last_error = "the recipient has no phone, e-mail address or linked chat"
     session.add(notice)
     return notice
 
@@ -62,4 +187,416 @@ def queue_invoice_issued(
         customer=customer,
         invoice=invoice,
         dedupe_key=f"issued:{invoice.id}",
+        # The invoice was created in this transaction, so no notice can carry its key yet.
+        _new_key=True,
     )
+
+
+def finance_staff(session: Session, organisation: Organisation) -> list[StaffUser]:
+    """Return the active staff who get payment notices and the daily digest."""
+    query = (
+        select(StaffUser)
+        .where(
+            StaffUser.organisation_id == organisation.id,
+            StaffUser.active == True,  # noqa: E712
+            StaffUser.role.in_([StaffRole.FINANCE, StaffRole.SUPER_ADMIN]),
+        )
+        .order_by(StaffUser.id)
+    )
+    return list(session.exec(query).all())
+
+
+def queue_staff_payment(
+    session: Session, organisation: Organisation, invoice: Invoice, payment: Payment
+) -> list[Notice]:
+    """Tell every finance staff member (and the super admin) that a bill was paid."""
+    return [
+        queue_notice(
+            session,
+            organisation,
+            kind=NoticeKind.STAFF_PAYMENT,
+            staff=staff,
+            invoice=invoice,
+            payload={"payment_id": payment.id},
+            dedupe_key=f"staff_payment:{payment.id}:{staff.id}",
+        )
+        for staff in finance_staff(session, organisation)
+    ]
+
+
+# --- Rendering --------------------------------------------------------------------------
+
+
+class _Context:
+    """The notice being rendered, with its organisation, invoice, channel and language."""
+
+    def __init__(self, session: Session, notice: Notice, channel: str):
+        self.session = session
+        self.notice = notice
+        self.channel = channel
+        self.language = normalise_language(notice.language)
+        organisation = session.get(Organisation, notice.organisation_id)
+        assert organisation is not None
+        self.organisation = organisation
+        self.invoice = session.get(Invoice, notice.invoice_id) if notice.invoice_id else None
+
+    def date(self, value: dt.date) -> str:
+        return format_date(value, self.language)
+
+    def moment(self, value: dt.datetime) -> str:
+        return format_datetime(value, self.language, self.organisation.timezone)
+
+    def virtual_account(self, invoice: Invoice) -> str:
+        account = self.session.exec(
+            select(VirtualAccount).where(VirtualAccount.invoice_id == invoice.id)
+        ).first()
+        return format_va(account.number) if account else ""
+
+    def invoice_title(self, invoice: Invoice) -> str:
+        """Describe what a bill is for: its description, else its lines, plus the student."""
+        what = invoice.description
+        if not what:
+            lines = self.session.exec(
+                select(InvoiceLine.description)
+                .where(InvoiceLine.invoice_id == invoice.id)
+                .order_by(InvoiceLine.position)
+            ).all()
+            what = ", ".join(lines)
+        if invoice.student_id:
+            student = self.session.get(Student, invoice.student_id)
+            if student is not None:
+                return tr(self.language, "{what} for {student}", what=what, student=student.name)
+        return what
+
+    def invoice_values(self, invoice: Invoice) -> dict[str, str]:
+        """Return the placeholders every invoice notice fills: organisation, bill, amount."""
+        return {
+            "organisation": self.organisation.name,
+            "number": invoice.number,
+            "what": self.invoice_title(invoice),
+            "amount": format_rupiah(invoice.total),
+        }
+
+    def pick_text(self, short: str, full: str) -> str:
+        """Pick the short text for SMS, the full one elsewhere."""
+        return short if self.channel == "sms" else full
+
+
+Renderer = Callable[[_Context], tuple[str, str, dict[str, str], tuple[Document, ...]]]
+
+
+def _payment_steps(context: _Context, va: str) -> list[str]:
+    bank = get_settings().va_bank_name
+    steps = [
+        tr(context.language, "How to pay:"),
+        tr(
+            context.language,
+            "1. Bank mobile app: choose Payment > Virtual Account, enter {va}, "
+            "check the name and amount, and confirm.",
+            va=va,
+        ),
+        tr(
+            context.language,
+            "2. Internet banking: choose Payment > Virtual Account, enter {va} and confirm.",
+            va=va,
+        ),
+    ]
+    if bank:
+        steps.append(
+            tr(
+                context.language,
+                "3. Transfer from another bank: choose an online transfer to {bank} "
+                "and enter {va} as the account number. Transfer the exact amount.",
+                bank=bank,
+                va=va,
+            )
+        )
+    else:
+        steps.append(
+            tr(
+                context.language,
+                "3. Transfer from another bank: choose an online transfer to the VA's bank "
+                "and enter {va} as the account number. Transfer the exact amount.",
+                va=va,
+            )
+        )
+    return steps
+
+
+def _render_invoice_issued(context: _Context):  # type: ignore[no-untyped-def]
+    invoice = context.invoice
+    assert invoice is not None
+    values = context.invoice_values(invoice)
+    values["name"] = context.notice.recipient_name
+    values["due_date"] = context.date(invoice.due_date)
+    values["va"] = context.virtual_account(invoice)
+    subject = tr(context.language, "{organisation}: bill {number}", **values)
+    short = tr(
+        context.language,
+        "{organisation}: bill {number}, {amount}, due {due_date}. Pay to Virtual Account {va}.",
+        **values,
+    )
+    lines = [
+        tr(context.language, "Hello {name},", **values),
+        tr(context.language, "{organisation} has sent you a bill.", **values),
+        "",
+        tr(context.language, "Bill: {number}", **values),
+        tr(context.language, "For: {what}", **values),
+        tr(context.language, "Amount: {amount}", **values),
+        tr(context.language, "Due date: {due_date}", **values),
+        tr(context.language, "Virtual Account number: {va}", **values),
+        "",
+        *_payment_steps(context, values["va"]),
+    ]
+    return subject, context.pick_text(short, "\n".join(lines)), values, ()
+
+
+def _receipt_pdf(context: _Context, invoice: Invoice) -> tuple[Document, ...]:
+    """Attach the receipt PDF when billing.receipts provides one; no attachment otherwise."""
+    try:
+        receipts = importlib.import_module("billing.receipts")
+    except ImportError:
+        return ()
+    render = getattr(receipts, "render_receipt_pdf", None)
+    if render is None:
+        return ()
+    content = render(context.session, invoice.id, context.language)
+    filename = tr(context.language, "receipt-{number}.pdf", number=invoice.number)
+    return (Document(filename=filename, content=content, mime_type="application/pdf"),)
+
+
+def _paid_at(context: _Context, invoice: Invoice) -> dt.datetime:
+    payment_id = context.notice.payload.get("payment_id")
+    payment = context.session.get(Payment, payment_id) if payment_id else None
+    if payment is not None:
+        return payment.paid_at
+    return invoice.paid_at or context.notice.created_at
+
+
+def _render_receipt(context: _Context):  # type: ignore[no-untyped-def]
+    invoice = context.invoice
+    assert invoice is not None
+    values = context.invoice_values(invoice)
+    values["paid_at"] = context.moment(_paid_at(context, invoice))
+    attachments = () if context.channel == "sms" else _receipt_pdf(context, invoice)
+    subject = tr(context.language, "{organisation}: receipt for bill {number}", **values)
+    lines = [
+        tr(context.language, "{organisation}: payment received, thank you.", **values),
+        tr(context.language, "Bill {number} ({what}) is paid: {amount} on {paid_at}.", **values),
+    ]
+    if attachments:
+        lines.append(tr(context.language, "The receipt is attached."))
+    return subject, "\n".join(lines), values, attachments
+
+
+def _render_invoice_voided(context: _Context):  # type: ignore[no-untyped-def]
+    invoice = context.invoice
+    assert invoice is not None
+    values = context.invoice_values(invoice)
+    values["va"] = context.virtual_account(invoice)
+    subject = tr(context.language, "{organisation}: bill {number} is cancelled", **values)
+    lines = [
+        tr(
+            context.language,
+            "{organisation} has cancelled bill {number} ({what}, {amount}). "
+            "Do not pay into Virtual Account {va}: it is closed.",
+            **values,
+        )
+    ]
+    if invoice.void_reason:
+        lines.append(tr(context.language, "Reason: {reason}", reason=invoice.void_reason))
+    return subject, "\n".join(lines), values, ()
+
+
+def _render_staff_payment(context: _Context):  # type: ignore[no-untyped-def]
+    invoice = context.invoice
+    assert invoice is not None
+    customer = context.session.get(Customer, invoice.customer_id)
+    values = {
+        "organisation": context.organisation.name,
+        "number": invoice.number,
+        "customer": customer.name if customer else "",
+        "amount": format_rupiah(invoice.total),
+        "paid_at": context.moment(_paid_at(context, invoice)),
+    }
+    subject = tr(context.language, "Payment received: bill {number}", **values)
+    text = tr(
+        context.language,
+        "Payment received: bill {number} from {customer}, {amount}, at {paid_at}.",
+        **values,
+    )
+    return subject, text, values, ()
+
+
+def _render_news(context: _Context):  # type: ignore[no-untyped-def]
+    payload = context.notice.payload
+    post = None
+    if payload.get("news_post_id"):
+        post = context.session.get(NewsPost, payload["news_post_id"])
+    english = context.language == "en"
+    if post is not None:
+        title = (post.title_en if english else post.title_id) or post.title_id or post.title_en
+        body = (post.body_en if english else post.body_id) or post.body_id or post.body_en
+    else:
+        title = str(payload.get(f"title_{context.language}") or payload.get("title", ""))
+        body = str(payload.get(f"body_{context.language}") or payload.get("body", ""))
+    values = {"organisation": context.organisation.name, "title": title}
+    subject = tr(context.language, "{organisation} news: {title}", **values)
+    attachments: tuple[Document, ...] = ()
+    if post is not None and post.photo and context.channel != "sms":
+        attachments = (Document(filename="photo.jpg", content=post.photo, mime_type="image/jpeg"),)
+    text = f"{subject}\n\n{body}" if body else subject
+    return subject, text, values, attachments
+
+
+def _render_link_code(context: _Context):  # type: ignore[no-untyped-def]
+    payload = context.notice.payload
+    values = {"code": str(payload.get("code", "")), "minutes": str(payload.get("minutes", 10))}
+    subject = tr(context.language, "Your Tagih code")
+    text = tr(
+        context.language,
+        "Your Tagih code is {code}. It expires in {minutes} minutes. "
+        "If you did not ask for it, ignore this message.",
+        **values,
+    )
+    return subject, text, values, ()
+
+
+def _renderers() -> dict[str, Renderer]:
+    from billing.digest import render_digest
+    from billing.reminders import render_reminder
+
+    return {
+        NoticeKind.INVOICE_ISSUED: _render_invoice_issued,
+        NoticeKind.REMINDER: render_reminder,
+        NoticeKind.RECEIPT: _render_receipt,
+        NoticeKind.INVOICE_VOIDED: _render_invoice_voided,
+        NoticeKind.STAFF_PAYMENT: _render_staff_payment,
+        NoticeKind.NEWS: _render_news,
+        NoticeKind.DIGEST: render_digest,
+        NoticeKind.LINK_CODE: _render_link_code,
+    }
+
+
+def text_to_html(text: str) -> str:
+    """Turn a plain-text notice into simple HTML paragraphs for the e-mail's HTML part."""
+    paragraphs = [part for part in text.split("\n\n") if part.strip()]
+    body = "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in part.splitlines()) + "</p>"
+        for part in paragraphs
+    )
+    return f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>'
+
+
+def render_notice(session: Session, notice: Notice, channel: str) -> OutboundMessage:
+    """Render a notice for one channel in the recipient's language.
+
+    SMS gets the short text. WhatsApp also gets the template name and parameters for
+    when the 24-hour window is closed; e-mail gets a subject and an HTML part.
+    """
+    context = _Context(session, notice, channel)
+    renderer = _renderers()[notice.kind]
+    subject, text, values, attachments = renderer(context)
+    template = None
+    params: tuple[str, ...] = ()
+    if channel == "whatsapp":
+        template = get_settings().whatsapp_templates.get(str(notice.kind))
+        params = tuple(str(values.get(name, "")) for name in TEMPLATE_PARAMETERS[notice.kind])
+    return OutboundMessage(
+        text=text,
+        subject=subject,
+        html=text_to_html(text) if channel == "email" else None,
+        attachments=attachments,
+        whatsapp_template=template,
+        whatsapp_template_params=params,
+    )
+
+
+# --- Delivery status --------------------------------------------------------------------
+
+
+def next_channel(notice: Notice) -> str | None:
+    """Return the channel after the current one in the notice's list, if any."""
+    if notice.channel not in notice.channels:
+        return notice.channels[0] if notice.channels else None
+    position = notice.channels.index(notice.channel)
+    later = notice.channels[position + 1 :]
+    return later[0] if later else None
+
+
+def record_delivery_status(
+    session: Session,
+    provider_message_id: str,
+    status: str,
+    error: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Notice | None:
+    """Store a provider's delivery status (sent, delivered, read, failed) on its notice.
+
+    Statuses only move forward, so a late "delivered" never replaces "read". A failure
+    after sending moves the notice to its next channel when it has one. Returns the
+    notice, or None when no notice carries that provider message id.
+    """
+    notice = session.exec(
+        select(Notice).where(Notice.provider_message_id == provider_message_id)
+    ).first()
+    if notice is None:
+        log.info("Delivery status %s for an unknown provider message", status)
+        return None
+    session.add(
+        NoticeAttempt(
+            notice_id=notice.id,
+            channel=notice.channel or "",
+            status=status,
+            provider_message_id=provider_message_id,
+            error=error,
+            created_at=now or utcnow(),
+        )
+    )
+    if status == "failed":
+        _fail_after_sending(notice, error or "the provider reported a failure", now)
+    elif status in _STATUS_RANK:
+        new_status = NoticeStatus(status)
+        current = _STATUS_RANK.get(notice.status, 0)
+        if _STATUS_RANK[new_status] > current:
+            notice.status = new_status
+    else:
+        log.info("Ignored delivery status %s for notice %s", status, notice.id)
+    session.add(notice)
+    return notice
+
+
+def _fail_after_sending(notice: Notice, error: str, now: dt.datetime | None) -> None:
+    if notice.status == NoticeStatus.READ:
+        return
+    following = next_channel(notice)
+    notice.last_error = error
+    if following is None:
+        notice.status = NoticeStatus.FAILED
+        return
+    log.info("Notice %s failed on %s; trying %s next", notice.id, notice.channel, following)
+    notice.channel = following
+    notice.status = NoticeStatus.PENDING
+    notice.provider_message_id = None
+    notice.claimed_by = None
+    notice.claimed_until = None
+    notice.next_attempt_at = now or utcnow()
+
+
+def notices_for_invoice(session: Session, invoice_id: int) -> list[Notice]:
+    """Return the notices about one invoice, oldest first, for lookups and reports."""
+    query = select(Notice).where(Notice.invoice_id == invoice_id).order_by(Notice.id)
+    return list(session.exec(query).all())
+
+
+def cancel_pending(session: Session, notices: Iterable[Notice], reason: str) -> int:
+    """Cancel notices that were not sent yet; returns how many were cancelled."""
+    cancelled = 0
+    for notice in notices:
+        if notice.status == NoticeStatus.PENDING:
+            notice.status = NoticeStatus.CANCELLED
+            notice.last_error = reason
+            session.add(notice)
+            cancelled += 1
+    return cancelled

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     snap_timestamp_window_seconds: int = 300
     snap_token_ttl_seconds: int = 900
     snap_bank_base_url: str = ""  # the bank's API, for inquiry-status; empty means off
+    # Development only: where the generated bank key pair lives when the SNAP keys are unset.
+    snap_dev_key_file: str = str(PROJECT_ROOT / "var" / "snap-dev-bank-key.pem")
     va_validity_days: int = 60
 
     # Telegram
@@ -62,6 +64,56 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = None
     sms_gateway_token: SecretStr | None = None
     sms_sender_id: str = "TAGIH"
+
+    # Notices: the outbox sender
+    notice_claim_seconds: int = 120  # a claimed row is taken back by another worker after this
+    notice_max_attempts: int = 8  # transient failures per channel before the next channel
+    notice_retry_base_seconds: float = 30.0
+    notice_retry_max_seconds: float = 3600.0
+    notice_send_concurrency: int = 20
+    notice_send_timeout_seconds: float = 30.0
+    # Messages per second per channel. WhatsApp Cloud API allows 80 per second per business
+    # phone number by default, and the Telegram Bot API FAQ gives about 30 per second.
+    # NOTE: the e-mail and SMS figures are conservative guesses; set the provider's own limit.
+    notice_rate_limits: dict[str, float] = Field(
+        default_factory=lambda: {
+            "whatsapp": 80.0,
+            "telegram": 30.0,
+            "email": 10.0,
+            "sms": 10.0,
+            "console": 1000.0,
+        }
+    )
+    # Approved WhatsApp templates per notice kind. The parameters each template receives are
+    # listed in billing.notices.TEMPLATE_PARAMETERS.
+    whatsapp_templates: dict[str, str] = Field(
+        default_factory=lambda: {
+            "invoice_issued": "tagih_invoice_issued",
+            "reminder": "tagih_reminder",
+            "receipt": "tagih_receipt",
+            "invoice_voided": "tagih_invoice_voided",
+            "staff_payment": "tagih_staff_payment",
+            "news": "tagih_news",
+            "digest": "tagih_digest",
+            "link_code": "tagih_link_code",
+        }
+    )
+    # Template language code on WhatsApp for each Tagih language.
+    whatsapp_template_languages: dict[str, str] = Field(
+        default_factory=lambda: {"id": "id", "en": "en"}
+    )
+    whatsapp_window_hours: int = 24
+    # Bank name shown in the payment steps for transfers from another bank; empty leaves it out.
+    va_bank_name: str = ""
+
+    # Reminders and digests; organisations override these in their preferences.
+    reminder_steps: list[int] = Field(default_factory=lambda: [-3, 0, 1, 7])  # days from due
+    reminder_hour: int = 9  # local hour of the organisation
+    reminder_catchup_days: int = 3  # a missed step older than this is skipped
+    quiet_hours_start: int = 21  # no reminder, news or digest from this local hour ...
+    quiet_hours_end: int = 7  # ... until this one
+    digest_hour: int = 17
+    worker_id: str | None = None  # default: host name and process id
 
     # Sheets
     sheet_max_file_bytes: int = Field(default=10 * 1024 * 1024)

@@ -1,0 +1,1 @@
+"""The worker: the outbox sender and the scheduled jobs."""

@@ -1,0 +1,112 @@
+"""The registry of outbound channels the sender delivers through, built from settings.
+
+A channel without settings is off: the sender skips it and tries the notice's next one.
+The chat adapters (Telegram, WhatsApp, console) come from bot.channels.<name> modules
+that expose `outbound_channel(settings) -> OutboundChannel | None`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterator
+
+from bot.channels.base import Address, Delivery, OutboundChannel
+from bot.channels.email import EmailChannel, SmtpConfig
+from bot.channels.sms import JsonGatewayProvider, SmsChannel
+from bot.replies import OutboundMessage
+from tagih.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+CHAT_ADAPTER_MODULES = ("telegram", "whatsapp", "console")
+
+
+class ChannelRegistry:
+    """Channel adapters by name."""
+
+    def __init__(self, channels: list[OutboundChannel] | None = None):
+        self._channels: dict[str, OutboundChannel] = {}
+        for channel in channels or []:
+            self.register(channel)
+
+    def register(self, channel: OutboundChannel) -> None:
+        self._channels[channel.name] = channel
+
+    def get(self, name: str) -> OutboundChannel | None:
+        return self._channels.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._channels)
+
+    def __iter__(self) -> Iterator[OutboundChannel]:
+        return iter(self._channels.values())
+
+    async def aclose(self) -> None:
+        for channel in self._channels.values():
+            close = getattr(channel, "aclose", None)
+            if close is not None:
+                await close()
+
+
+class RecordingChannel:
+    """Keeps delivered messages in memory instead of sending them, for the demo."""
+
+    def __init__(self, name: str = "console"):
+        self.name = name
+        self.delivered: list[tuple[Address, OutboundMessage]] = []
+
+    async def deliver(self, address: Address, message: OutboundMessage) -> Delivery:
+        self.delivered.append((address, message))
+        return Delivery(provider_message_id=f"{self.name}-{len(self.delivered)}")
+
+
+def email_channel(settings: Settings) -> EmailChannel | None:
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return EmailChannel(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
+            sender=settings.smtp_from,
+            starttls=settings.smtp_starttls,
+        )
+    )
+
+
+def sms_channel(settings: Settings) -> SmsChannel | None:
+    if not settings.sms_gateway_url:
+        return None
+    token = settings.sms_gateway_token.get_secret_value() if settings.sms_gateway_token else None
+    return SmsChannel(JsonGatewayProvider(settings.sms_gateway_url, token, settings.sms_sender_id))
+
+
+def chat_channel(module_name: str, settings: Settings) -> OutboundChannel | None:
+    """Build a chat adapter from bot.channels.<module_name>, or None while it is missing."""
+    try:
+        module = importlib.import_module(f"bot.channels.{module_name}")
+    except ImportError:
+        return None
+    factory = getattr(module, "outbound_channel", None)
+    if factory is None:
+        log.warning("bot.channels.%s has no outbound_channel(settings); channel off", module_name)
+        return None
+    return factory(settings)
+
+
+def build_registry(settings: Settings | None = None) -> ChannelRegistry:
+    """Build every channel that has settings; the others stay off."""
+    settings = settings or get_settings()
+    registry = ChannelRegistry()
+    candidates: list[OutboundChannel | None] = [
+        chat_channel(name, settings) for name in CHAT_ADAPTER_MODULES
+    ]
+    candidates += [email_channel(settings), sms_channel(settings)]
+    for channel in candidates:
+        if channel is not None:
+            registry.register(channel)
+    log.info("Outbound channels on: %s", ", ".join(registry.names()) or "none")
+    return registry

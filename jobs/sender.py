@@ -1,0 +1,546 @@
+"""The outbox sender: claims due notices, delivers them, and records every attempt.
+
+Guarantees:
+
+- Two workers never send the same row. A worker claims rows by setting claimed_by and
+  claimed_until in one transaction (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL; on
+  SQLite the write transaction holds the database lock from BEGIN IMMEDIATE).
+- A sent row is never sent again. Before calling a provider the row is marked "sending"
+  and committed. A row found "sending" with an expired claim was interrupted mid-send:
+  channels that take an idempotency key resend with the same key, so the provider drops
+  the copy. For the others the outcome is unknown and the row is marked sent without
+  resending, because a lost notice does less harm than a duplicate bill.
+- Transient failures retry with exponential backoff and jitter, never sooner than the
+  provider's retry_after. After notice_max_attempts on one channel, or on a permanent
+  failure, the notice moves to its next channel; with none left it is marked failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from billing.notices import NoticeObsolete, next_channel, render_notice
+from billing.reminders import quiet_hours_end
+from bot.channels.base import Address, Delivery, DeliveryError, OutboundChannel
+from bot.replies import OutboundMessage
+from jobs.channels import ChannelRegistry, build_registry
+from models import ChatIdentity, Notice, NoticeAttempt, NoticeKind, NoticeStatus, Organisation
+from models.db import session_scope
+from models.types import utcnow
+from tagih.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# Kinds that wait for the end of quiet hours; bills, receipts and codes go out at once.
+QUIET_KINDS = frozenset({NoticeKind.REMINDER, NoticeKind.NEWS, NoticeKind.DIGEST})
+
+
+class RateLimiter:
+    """Spaces calls to one provider at `rate` per second and pauses after a retry_after."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock = clock
+        self.sleep = sleep
+        self.next_slot = 0.0
+        self.paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = self.clock()
+            # Slots missed while idle are not saved up beyond a quarter second of burst.
+            slot = max(self.next_slot, self.paused_until, now - 0.25)
+            self.next_slot = slot + self.interval
+            if slot > now:
+                await self.sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.clock() + seconds)
+
+
+@dataclass
+class Plan:
+    """What to do with one claimed notice: deliver a message, or record a decision."""
+
+    channel: str | None = None
+    address: Address | None = None
+    message: OutboundMessage | None = None
+    resend_key: str | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (channel, reason)
+    decision: str | None = None  # deferred, cancelled, unknown_outcome, no_channel
+    until: dt.datetime | None = None
+    reason: str = ""
+
+
+def idempotency_key(notice: Notice, channel: str) -> str:
+    return f"tagih-notice-{notice.id}-{channel}"
+
+
+def backoff_seconds(
+    attempt: int, settings: Settings, rng: random.Random, retry_after: float | None
+) -> float:
+    """Return the wait before retry number `attempt` (1-based): exponential, half jittered."""
+    ceiling = min(
+        settings.notice_retry_max_seconds, settings.notice_retry_base_seconds * 2 ** (attempt - 1)
+    )
+    delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return max(delay, retry_after or 0.0)
+
+
+def resolve_address(
+    session: Session, notice: Notice, channel: str, now: dt.datetime, settings: Settings
+) -> Address | None:
+    """Find where the recipient is reached on a channel, or None when they are not."""
+    if channel == "email":
+        return Address("email", notice.recipient_email) if notice.recipient_email else None
+    if channel == "sms":
+        return Address("sms", notice.recipient_phone) if notice.recipient_phone else None
+    identity = _chat_identity(session, notice, channel)
+    if channel == "whatsapp":
+        if identity is None:
+            if not notice.recipient_phone:
+                return None
+            return Address("whatsapp", notice.recipient_phone.lstrip("+"), window_open=False)
+        window_start = now - dt.timedelta(hours=settings.whatsapp_window_hours)
+        last = identity.last_inbound_at
+        return Address(
+            "whatsapp", identity.external_id, window_open=last is not None and last >= window_start
+        )
+    if identity is None:
+        return None
+    return Address(channel, identity.external_id)
+
+
+def _chat_identity(session: Session, notice: Notice, channel: str) -> ChatIdentity | None:
+    for value, column in (
+        (notice.recipient_phone, ChatIdentity.phone),
+        (notice.recipient_email, ChatIdentity.email),
+    ):
+        if not value:
+            continue
+        identity = session.exec(
+            select(ChatIdentity)
+            .where(ChatIdentity.channel == channel, column == value)
+            .order_by(col(ChatIdentity.last_inbound_at).desc())
+        ).first()
+        if identity is not None:
+            return identity
+    return None
+
+
+def remaining_channels(notice: Notice) -> list[str]:
+    """Return the notice's current channel and the ones after it, in order."""
+    if notice.channel in notice.channels:
+        return notice.channels[notice.channels.index(notice.channel) :]
+    return list(notice.channels)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Sender:
+    """Delivers due notices through a channel registry, with per-channel rate limits."""
+
+    def __init__(
+        self,
+        registry: ChannelRegistry,
+        *,
+        settings: Settings | None = None,
+        worker_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ):
+        self.registry = registry
+        self.settings = settings or get_settings()
+        self.worker_id = worker_id or self.settings.worker_id or default_worker_id()
+        self.rng = rng or random.Random()
+        self.limiters = {
+            name: RateLimiter(rate, clock=clock, sleep=sleep)
+            for name, rate in self.settings.notice_rate_limits.items()
+        }
+
+    # --- claiming ---
+
+    def claim(self, *, now: dt.datetime, limit: int) -> list[int]:
+        """Claim up to `limit` due rows for this worker and return their ids."""
+        claimable = (
+            col(Notice.status).in_([NoticeStatus.PENDING, NoticeStatus.SENDING])
+            & (Notice.next_attempt_at <= now)
+            & (col(Notice.claimed_until).is_(None) | (Notice.claimed_until < now))
+        )
+        until = now + dt.timedelta(seconds=self.settings.notice_claim_seconds)
+        with session_scope(write=True) as session:
+            query = (
+                select(Notice.id)
+                .where(claimable)
+                .order_by(Notice.next_attempt_at, Notice.id)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.exec(query).all())
+            if not ids:
+                return []
+            claimed = session.execute(
+                update(Notice)
+                .where(col(Notice.id).in_(ids), claimable)
+                .values(claimed_by=self.worker_id, claimed_until=until)
+                .returning(Notice.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(claimed.scalars().all())
+
+    # --- sending ---
+
+    async def send_due(self, *, now: dt.datetime | None = None, limit: int = 1000) -> dict:
+        """Send due notices in batches until none is due or `limit` were handled."""
+        totals: dict[str, int] = {}
+        handled = 0
+        batch_size = max(1, self.settings.notice_send_concurrency * 5)
+        semaphore = asyncio.Semaphore(self.settings.notice_send_concurrency)
+
+        async def run(notice_id: int) -> str:
+            async with semaphore:
+                return await self.send_one(notice_id, now=now)
+
+        while handled < limit:
+            moment = now or utcnow()
+            ids = self.claim(now=moment, limit=min(batch_size, limit - handled))
+            if not ids:
+                break
+            outcomes = await asyncio.gather(*(run(notice_id) for notice_id in ids))
+            for outcome in outcomes:
+                totals[outcome] = totals.get(outcome, 0) + 1
+            handled += len(ids)
+        totals["handled"] = handled
+        return totals
+
+    async def send_one(self, notice_id: int, *, now: dt.datetime | None = None) -> str:
+        """Deliver one claimed notice on its current channel; returns the outcome's name."""
+        moment = now or utcnow()
+        with session_scope() as session:
+            notice = session.get(Notice, notice_id)
+            if notice is None or notice.claimed_by != self.worker_id:
+                return "lost_claim"
+            plan = self.plan(session, notice, moment)
+        if plan.decision is not None:
+            return self.record_decision(notice_id, plan, moment)
+        assert plan.channel and plan.address and plan.message
+        adapter = self.registry.get(plan.channel)
+        assert adapter is not None
+        if not self.mark_sending(notice_id, plan, moment):
+            return "lost_claim"
+        outcome = await self.deliver(adapter, plan, notice_id)
+        return self.record_outcome(notice_id, plan, outcome, now or utcnow())
+
+    def plan(self, session: Session, notice: Notice, now: dt.datetime) -> Plan:
+        """Decide what to do with a claimed notice, without changing it."""
+        plan = Plan()
+        if notice.kind in QUIET_KINDS:
+            organisation = session.get(Organisation, notice.organisation_id)
+            timezone = organisation.timezone if organisation else "Asia/Jakarta"
+            until = quiet_hours_end(now, timezone)
+            if until is not None:
+                return Plan(decision="deferred", until=until)
+        resend_key = None
+        if notice.status == NoticeStatus.SENDING:
+            adapter = self.registry.get(notice.channel or "")
+            if adapter is None or not getattr(adapter, "supports_idempotency_key", False):
+                return Plan(
+                    decision="unknown_outcome",
+                    reason="an interrupted attempt may have delivered it; not resent",
+                )
+            resend_key = idempotency_key(notice, notice.channel or "")
+        chosen = None
+        for channel in remaining_channels(notice):
+            adapter = self.registry.get(channel)
+            address = resolve_address(session, notice, channel, now, self.settings)
+            if adapter is None:
+                plan.skipped.append((channel, "channel is off (no settings)"))
+            elif address is None:
+                plan.skipped.append((channel, "recipient has no address on this channel"))
+            else:
+                chosen = channel
+                break
+        if chosen is None:
+            plan.decision = "no_channel"
+            plan.reason = "no channel could reach the recipient"
+            return plan
+        channel = chosen
+        try:
+            plan.message = render_notice(session, notice, channel)
+        except NoticeObsolete as obsolete:
+            return Plan(decision="cancelled", reason=str(obsolete))
+        plan.channel = channel
+        plan.address = address
+        if getattr(adapter, "supports_idempotency_key", False):
+            plan.resend_key = resend_key or idempotency_key(notice, channel)
+        return plan
+
+    def mark_sending(self, notice_id: int, plan: Plan, now: dt.datetime) -> bool:
+        """Commit the in-flight marker before calling the provider, extending the claim."""
+        until = now + dt.timedelta(seconds=self.settings.notice_claim_seconds)
+        with session_scope(write=True) as session:
+            self._write_skips(session, notice_id, plan, now)
+            result = session.execute(
+                update(Notice)
+                .where(Notice.id == notice_id, Notice.claimed_by == self.worker_id)
+                .values(
+                    status=NoticeStatus.SENDING,
+                    channel=plan.channel,
+                    attempts=Notice.attempts + 1,
+                    claimed_until=until,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def deliver(
+        self, adapter: OutboundChannel, plan: Plan, notice_id: int
+    ) -> Delivery | DeliveryError | TimeoutError:
+        assert plan.channel and plan.address and plan.message
+        limiter = self.limiters.get(plan.channel)
+        if limiter is not None:
+            await limiter.acquire()
+        kwargs = {"idempotency_key": plan.resend_key} if plan.resend_key else {}
+        try:
+            return await asyncio.wait_for(
+                adapter.deliver(plan.address, plan.message, **kwargs),
+                timeout=self.settings.notice_send_timeout_seconds,
+            )
+        except DeliveryError as error:
+            if error.retry_after and limiter is not None:
+                limiter.pause(error.retry_after)
+            return error
+        except TimeoutError as error:
+            return error
+        except Exception as error:  # an adapter bug must not stop the batch
+            log.exception("Channel %s raised on notice %s", plan.channel, notice_id)
+            return DeliveryError(f"adapter error: {type(error).__name__}", permanent=False)
+
+    # --- recording ---
+
+    def _locked_notice(self, session: Session, notice_id: int) -> Notice:
+        notice = session.get(Notice, notice_id, with_for_update=True)
+        assert notice is not None
+        return notice
+
+    def _write_skips(self, session: Session, notice_id: int, plan: Plan, now: dt.datetime) -> None:
+        for channel, reason in plan.skipped:
+            session.add(
+                NoticeAttempt(
+                    notice_id=notice_id,
+                    channel=channel,
+                    status="skipped",
+                    error=reason,
+                    created_at=now,
+                )
+            )
+
+    def _release(self, notice: Notice) -> None:
+        notice.claimed_by = None
+        notice.claimed_until = None
+
+    def record_decision(self, notice_id: int, plan: Plan, now: dt.datetime) -> str:
+        with session_scope(write=True) as session:
+            notice = self._locked_notice(session, notice_id)
+            if notice.claimed_by != self.worker_id:
+                return "lost_claim"
+            self._write_skips(session, notice_id, plan, now)
+            self._release(notice)
+            if plan.decision == "deferred":
+                assert plan.until is not None
+                notice.next_attempt_at = plan.until
+            elif plan.decision == "cancelled":
+                notice.status = NoticeStatus.CANCELLED
+                notice.last_error = plan.reason
+            elif plan.decision == "unknown_outcome":
+                log.warning("Notice %s was interrupted mid-send; marked sent", notice_id)
+                session.add(
+                    NoticeAttempt(
+                        notice_id=notice_id,
+                        channel=notice.channel or "",
+                        status="unknown",
+                        error=plan.reason,
+                        created_at=now,
+                    )
+                )
+                notice.status = NoticeStatus.SENT
+                notice.sent_at = now
+                notice.last_error = plan.reason
+            else:
+                notice.status = NoticeStatus.FAILED
+                notice.last_error = plan.reason
+                log.info("Notice %s failed: %s", notice_id, plan.reason)
+            session.add(notice)
+        return str(plan.decision)
+
+    def record_outcome(
+        self,
+        notice_id: int,
+        plan: Plan,
+        outcome: Delivery | DeliveryError | TimeoutError,
+        now: dt.datetime,
+    ) -> str:
+        channel = plan.channel or ""
+        with session_scope(write=True) as session:
+            notice = self._locked_notice(session, notice_id)
+            if notice.claimed_by != self.worker_id:
+                log.warning("Notice %s: claim lost while sending on %s", notice_id, channel)
+            self._release(notice)
+            if isinstance(outcome, Delivery):
+                result = self._record_sent(session, notice, channel, outcome, now)
+            elif isinstance(outcome, TimeoutError):
+                result = self._record_timeout(session, notice, plan, now)
+            else:
+                result = self._record_failure(session, notice, channel, outcome, now)
+            session.add(notice)
+        return result
+
+    def _record_sent(
+        self, session: Session, notice: Notice, channel: str, delivery: Delivery, now: dt.datetime
+    ) -> str:
+        session.add(
+            NoticeAttempt(
+                notice_id=notice.id,
+                channel=channel,
+                status="sent",
+                provider_message_id=delivery.provider_message_id,
+                created_at=now,
+            )
+        )
+        notice.status = NoticeStatus.SENT
+        notice.provider_message_id = delivery.provider_message_id
+        notice.sent_at = now
+        notice.last_error = None
+        if notice.kind == NoticeKind.LINK_CODE:
+            # The code is stored hashed elsewhere; the outbox keeps no readable copy.
+            notice.payload = {key: value for key, value in notice.payload.items() if key != "code"}
+        return "sent"
+
+    def _record_timeout(
+        self, session: Session, notice: Notice, plan: Plan, now: dt.datetime
+    ) -> str:
+        if plan.resend_key:
+            error = DeliveryError("provider timed out", permanent=False)
+            return self._record_failure(session, notice, plan.channel or "", error, now)
+        session.add(
+            NoticeAttempt(
+                notice_id=notice.id,
+                channel=plan.channel or "",
+                status="unknown",
+                error="provider timed out; it may have delivered the message",
+                created_at=now,
+            )
+        )
+        notice.status = NoticeStatus.SENT
+        notice.sent_at = now
+        notice.last_error = "provider timed out; not resent to avoid a duplicate"
+        return "unknown_outcome"
+
+    def _record_failure(
+        self,
+        session: Session,
+        notice: Notice,
+        channel: str,
+        error: DeliveryError,
+        now: dt.datetime,
+    ) -> str:
+        status = "failed" if error.permanent else "retry"
+        session.add(
+            NoticeAttempt(
+                notice_id=notice.id,
+                channel=channel,
+                status=status,
+                error=error.reason,
+                created_at=now,
+            )
+        )
+        notice.last_error = error.reason
+        if not error.permanent:
+            retries = (
+                session.exec(
+                    select(func.count(NoticeAttempt.id)).where(
+                        NoticeAttempt.notice_id == notice.id,
+                        NoticeAttempt.channel == channel,
+                        NoticeAttempt.status == "retry",
+                    )
+                ).one()
+                + 1
+            )
+            if retries < self.settings.notice_max_attempts:
+                delay = backoff_seconds(retries, self.settings, self.rng, error.retry_after)
+                notice.status = NoticeStatus.PENDING
+                notice.next_attempt_at = now + dt.timedelta(seconds=delay)
+                log.info(
+                    "Notice %s: %s failed (%s); retry %s in %.1f s",
+                    notice.id,
+                    channel,
+                    error.reason,
+                    retries,
+                    delay,
+                )
+                return "retry"
+            log.info("Notice %s: %s still failing after %s tries", notice.id, channel, retries)
+        following = next_channel(notice)
+        if following is None:
+            notice.status = NoticeStatus.FAILED
+            log.info("Notice %s failed on %s: %s", notice.id, channel, error.reason)
+            return "failed"
+        log.info(
+            "Notice %s: %s failed (%s); trying %s", notice.id, channel, error.reason, following
+        )
+        notice.status = NoticeStatus.PENDING
+        notice.channel = following
+        notice.next_attempt_at = now
+        return "fallback"
+
+
+_default_sender: Sender | None = None
+
+
+def default_sender() -> Sender:
+    """Return the process's sender, built once from settings (its rate limits persist)."""
+    global _default_sender
+    if _default_sender is None:
+        _default_sender = Sender(build_registry())
+    return _default_sender
+
+
+async def send_due_notices(
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 1000,
+    registry: ChannelRegistry | None = None,
+    sender: Sender | None = None,
+) -> dict:
+    """Send due outbox rows and return counts per outcome (sent, retry, fallback, ...)."""
+    if sender is None:
+        sender = Sender(registry) if registry is not None else default_sender()
+    return await sender.send_due(now=now, limit=limit)
+
+
+def send_due_notices_sync(**kwargs: Any) -> dict:
+    """Run send_due_notices to completion, for the CLI and the demo."""
+    return asyncio.run(send_due_notices(**kwargs))
