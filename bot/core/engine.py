@@ -1,0 +1,419 @@
+"""The conversation core: one message in, a list of replies out, the same on every channel.
+
+Steps per message: record the update key (a duplicate stops here), find the chat identity
+and its verified phone or e-mail, find the person's memberships, pick the organisation, route
+to a handler, save the next state. Documents are screened by size and role before download.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from billing.errors import UserError
+from billing.permissions import is_allowed
+from billing.phones import normalise_phone
+from bot.core import registry
+from bot.core.callbacks import Op
+from bot.core.identity import (
+    Membership,
+    check_link_code,
+    find_memberships,
+    get_or_create_identity,
+    issue_link_code,
+)
+from bot.core.inbound import DocumentTooLarge, Inbound
+from bot.core.menu import button, choose_organisation_step, menu_step
+from bot.core.states import State
+from bot.core.turn import Step, Turn
+from bot.replies import Reply, Text
+from locales import N_, normalise_language, tr
+from models import ChatIdentity, ConversationState, Organisation, ProcessedUpdate
+from models.db import session_scope
+from models.types import utcnow
+from tagih.logs import short_hash
+from tagih.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+ERROR_LINE = N_("Something went wrong on our side. Please try again in a few minutes.")
+STRANGER_LINE = N_(
+    "This chat is not registered with any school or merchant on Tagih. "
+    "Please ask your school or merchant to register your phone number or e-mail."
+)
+MENU_WORDS = {"menu", "/menu", "/start", "start", "hi", "hai", "halo", "hello", "batal", "cancel"}
+
+
+def update_tag(inbound: Inbound) -> str:
+    """Return the short hash that follows one update through the logs."""
+    return short_hash(f"{inbound.channel}:{inbound.update_key}")
+
+
+async def handle_inbound(inbound: Inbound) -> list[Reply]:
+    """Handle one message and return the replies; never raises."""
+    tag = update_tag(inbound)
+    started = time.perf_counter()
+    importlib.import_module("bot.flows")  # registers every flow's handlers, once
+    try:
+        replies = await _handle(inbound, tag)
+    except Exception as error:  # the one place that turns any failure into a friendly line
+        replies = error_replies(error, tag, inbound.language_hint)
+    log.info(
+        "update %s on %s: %d replies in %.1f ms",
+        tag,
+        inbound.channel,
+        len(replies),
+        (time.perf_counter() - started) * 1000,
+    )
+    return replies
+
+
+def error_replies(error: BaseException, tag: str, language: str | None) -> list[Reply]:
+    """Log the traceback under the update's tag and return the short line the person sees."""
+    log.error("update %s failed: %s", tag, type(error).__name__, exc_info=error)
+    return [Text(tr(language, ERROR_LINE))]
+
+
+async def _handle(inbound: Inbound, tag: str) -> list[Reply]:
+    recorded = False
+    if inbound.document is not None:
+        with session_scope(write=True) as session:
+            screened = _screen_document(session, inbound, tag)
+        if screened is not None:
+            return screened
+        recorded = True
+        try:
+            await inbound.document.fetch(get_settings().sheet_max_file_bytes)
+        except DocumentTooLarge:
+            return [_too_large(inbound.language_hint)]
+    with session_scope(write=True) as session:
+        opened = _open_turn(session, inbound, tag, record=not recorded)
+        if not isinstance(opened, Turn):
+            return opened
+        step = await _dispatch(opened)
+        _save(opened, step)
+        return step.replies
+
+
+def _screen_document(session: Session, inbound: Inbound, tag: str) -> list[Reply] | None:
+    """Answer a document that must not be downloaded; return None when it may be."""
+    opened = _open_turn(session, inbound, tag, record=True)
+    if not isinstance(opened, Turn):
+        return opened
+    turn = opened
+    assert turn.membership is not None and inbound.document is not None
+    action = registry.document_action()
+    if registry.document_handler() is None or (
+        action is not None and not is_allowed(turn.membership.role, action)
+    ):
+        step = menu_step(
+            turn, tr(turn.language, "Only staff who upload bills can send files here.")
+        )
+        _save(turn, step)
+        return step.replies
+    declared = inbound.document.size
+    if declared is not None and declared > get_settings().sheet_max_file_bytes:
+        log.info("update %s: document of %d bytes rejected before download", tag, declared)
+        return [_too_large(turn.language)]
+    return None
+
+
+def _too_large(language: str | None) -> Text:
+    limit = get_settings().sheet_max_file_bytes
+    return Text(
+        tr(
+            language,
+            "This file is too large. Send a file of at most {size} MB.",
+            size=limit // 2**20,
+        )
+    )
+
+
+def _record_update(session: Session, inbound: Inbound) -> bool:
+    """Store the update key; return False when another delivery of it was handled already."""
+    try:
+        with session.begin_nested():
+            session.add(ProcessedUpdate(channel=inbound.channel, update_key=inbound.update_key))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _open_turn(
+    session: Session, inbound: Inbound, tag: str, *, record: bool
+) -> Turn | list[Reply]:
+    """Find who is writing and for which organisation; answer directly when that is unclear."""
+    if record and not _record_update(session, inbound):
+        log.info("update %s is a duplicate delivery; skipped", tag)
+        return []
+    identity = get_or_create_identity(
+        session, channel=inbound.channel, external_id=inbound.chat_id
+    )
+    identity.last_inbound_at = utcnow()
+    if inbound.language_choice:
+        identity.language = normalise_language(inbound.language_choice)
+    conversation = _conversation(session, identity)
+    language = normalise_language(identity.language or inbound.language_hint)
+    turn = Turn(session, inbound, identity, conversation, language)
+
+    unverified = _verify(turn)
+    if unverified is not None:
+        return _finish(turn, unverified)
+    turn.memberships = find_memberships(session, phone=identity.phone, email=identity.email)
+    if not turn.memberships:
+        log.info("update %s: sender %s is not registered", tag, short_hash(identity.external_id))
+        return _finish(turn, _stranger_step(turn))
+    choice = _choose(turn)
+    if choice is not None:
+        return _finish(turn, choice)
+    return turn
+
+
+def _conversation(session: Session, identity: ChatIdentity) -> ConversationState:
+    query = select(ConversationState).where(ConversationState.chat_identity_id == identity.id)
+    conversation = session.exec(query).first()
+    if conversation is None:
+        conversation = ConversationState(chat_identity_id=identity.id or 0)
+        session.add(conversation)
+    return conversation
+
+
+def _verify(turn: Turn) -> Step | None:
+    """Take a phone the platform vouches for, a shared contact or an e-mail code.
+
+    Returns the step to answer with while the person is not yet verified, else None.
+    """
+    inbound, identity = turn.inbound, turn.identity
+    if inbound.phone:
+        identity.phone = normalise_phone(inbound.phone) or identity.phone
+    if inbound.contact is not None:
+        return _accept_contact(turn)
+    linking = _email_link_step(turn)
+    if linking is not None:
+        return linking
+    if identity.phone or identity.email:
+        return None
+    return _ask_contact_step(turn)
+
+
+def _accept_contact(turn: Turn) -> Step | None:
+    contact = turn.inbound.contact
+    assert contact is not None
+    if contact.user_id is None or contact.user_id != turn.inbound.user_id:
+        log.info("update %s: shared contact is not the sender's own", update_tag(turn.inbound))
+        step = _ask_contact_step(turn)
+        step.replies.insert(
+            0, Text(tr(turn.language, "Please share your own contact, not someone else's."))
+        )
+        return step
+    phone = normalise_phone(contact.phone)
+    if phone is None:
+        return _ask_contact_step(turn)
+    turn.identity.phone = phone
+    _start_over(turn)
+    return None
+
+
+def _ask_contact_step(turn: Turn) -> Step:
+    text = tr(
+        turn.language,
+        "Welcome to Tagih. To see your bills, tap the button below to share your phone number.",
+    )
+    link = button(tr(turn.language, "I registered by e-mail"), Op.LINK_EMAIL)
+    return Step(
+        [
+            Text(text, request_contact=turn.inbound.channel == "telegram"),
+            Text(
+                tr(
+                    turn.language,
+                    "Registered only with an e-mail address? Link this chat with a code.",
+                ),
+                (link,),
+            ),
+        ],
+        State.AWAIT_CONTACT,
+    )
+
+
+def _email_link_step(turn: Turn) -> Step | None:
+    callback = turn.inbound.callback
+    state = turn.conversation.state
+    text = turn.inbound.text.strip()
+    if callback is not None and callback.op is Op.LINK_EMAIL:
+        return Step(
+            [
+                Text(
+                    tr(
+                        turn.language,
+                        "Type the e-mail address your school or merchant registered.",
+                    )
+                )
+            ],
+            State.AWAIT_EMAIL,
+        )
+    if state == State.AWAIT_EMAIL and text and callback is None:
+        return _send_link_code(turn, text)
+    if state == State.AWAIT_LINK_CODE and text and callback is None:
+        return _check_code(turn, text)
+    return None
+
+
+def _send_link_code(turn: Turn, text: str) -> Step:
+    email = text.lower()
+    if "@" not in email or " " in email or len(email) > 254:
+        return Step(
+            [
+                Text(
+                    tr(
+                        turn.language,
+                        "That is not an e-mail address. Type it like nama@contoh.co.id.",
+                    )
+                )
+            ],
+            State.AWAIT_EMAIL,
+        )
+    sent = issue_link_code(turn.session, turn.identity, email)
+    log.info("update %s: link code requested, queued=%s", update_tag(turn.inbound), sent)
+    reply = tr(
+        turn.language,
+        "If this address is registered, we have e-mailed it a 6-digit code. "
+        "Type the code here. It expires in 15 minutes.",
+    )
+    return Step([Text(reply)], State.AWAIT_LINK_CODE)
+
+
+def _check_code(turn: Turn, text: str) -> Step | None:
+    email = check_link_code(turn.session, turn.identity, text)
+    if email is None:
+        reply = tr(
+            turn.language,
+            "That code is wrong or has expired. Type the code again, or type menu to start over.",
+        )
+        return Step([Text(reply)], State.AWAIT_LINK_CODE)
+    turn.identity.email = email
+    _start_over(turn)
+    return None
+
+
+def _start_over(turn: Turn) -> None:
+    """After verification the message itself means nothing more: show the menu next."""
+    turn.conversation.state = State.IDLE
+    turn.inbound.text = ""
+    turn.inbound.callback = None
+
+
+def _stranger_step(turn: Turn) -> Step:
+    link = button(tr(turn.language, "I registered by e-mail"), Op.LINK_EMAIL)
+    return Step([Text(tr(turn.language, STRANGER_LINE), (link,))])
+
+
+def _choose(turn: Turn) -> Step | None:
+    """Pick the membership this message is about; ask when the person has several."""
+    callback = turn.inbound.callback
+    if callback is not None and callback.op is Op.CHOOSE_ORG:
+        picked = _find_membership(turn.memberships, callback.value, callback.key)
+        if picked is None:
+            return choose_organisation_step(turn)
+        _select(turn, picked)
+        _start_over(turn)
+        return None
+    stored = _find_membership(
+        turn.memberships, turn.conversation.organisation_id, turn.conversation.role
+    )
+    if stored is None and len(turn.memberships) == 1:
+        stored = turn.memberships[0]
+    if stored is None:
+        return choose_organisation_step(turn)
+    _select(turn, stored)
+    return None
+
+
+def _find_membership(
+    memberships: list[Membership], organisation_id: int | None, role: str | None
+) -> Membership | None:
+    for membership in memberships:
+        if membership.organisation_id == organisation_id and membership.role == role:
+            return membership
+    return None
+
+
+def _select(turn: Turn, membership: Membership) -> None:
+    turn.membership = membership
+    turn.organisation = turn.session.get(Organisation, membership.organisation_id)
+    turn.conversation.organisation_id = membership.organisation_id
+    turn.conversation.role = membership.role.value
+    if turn.identity.language is None:
+        preferred = membership.language or (
+            turn.organisation.language if turn.organisation else None
+        )
+        turn.language = normalise_language(preferred or turn.inbound.language_hint)
+
+
+async def _dispatch(turn: Turn) -> Step:
+    try:
+        handler = _route(turn)
+        return await handler(turn)
+    except UserError as error:
+        log.info("update %s: user error %s", update_tag(turn.inbound), error.code)
+        return Step([Text(error.render(turn.language))])
+
+
+async def show_menu(turn: Turn) -> Step:
+    return menu_step(turn)
+
+
+async def _not_understood(turn: Turn) -> Step:
+    return menu_step(
+        turn, tr(turn.language, "Sorry, I did not understand that. Choose from the menu.")
+    )
+
+
+def _route(turn: Turn) -> registry.Handler:
+    """Pick the handler for a button, a document, text awaited by a state, or a phrase."""
+    inbound = turn.inbound
+    membership = turn.membership
+    assert membership is not None
+    if inbound.callback is not None:
+        return _route_callback(turn)
+    if inbound.document is not None:
+        return registry.document_handler() or show_menu
+    text = inbound.text.strip()
+    if not text or text.casefold() in MENU_WORDS:
+        return show_menu
+    by_state = registry.state_handler(turn.conversation.state)
+    if by_state is not None:
+        return by_state
+    by_phrase = registry.phrase_handler(text, membership.role)
+    return by_phrase or _not_understood
+
+
+def _route_callback(turn: Turn) -> registry.Handler:
+    callback = turn.inbound.callback
+    assert callback is not None and turn.membership is not None
+    if callback.op is Op.MENU:
+        entry = registry.menu_entry(callback.key)
+        if entry is None or turn.membership.organisation_kind not in entry.kinds:
+            return show_menu
+        if entry.action is not None:
+            turn.require(entry.action)
+        return entry.handler
+    if callback.op is Op.EXTENSION:
+        return registry.extension_handler(callback.key) or show_menu
+    if callback.op is Op.HOME:
+        return show_menu
+    return registry.op_handler(callback.op) or show_menu
+
+
+def _finish(turn: Turn, step: Step) -> list[Reply]:
+    _save(turn, step)
+    return step.replies
+
+
+def _save(turn: Turn, step: Step) -> None:
+    turn.conversation.state = str(step.state)
+    turn.conversation.data = dict(step.data)
+    turn.conversation.updated_at = utcnow()

@@ -1,0 +1,57 @@
+"""Text pieces that several flows show: invoices, amounts and VA numbers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlmodel import Session, col, select
+
+from billing.invoices_void import status_name
+from billing.va import format_va
+from locales import format_date, format_rupiah, tr
+from models import Invoice, InvoiceLine, VirtualAccount
+
+
+def invoice_subjects(session: Session, invoices: list[Invoice]) -> dict[int, str]:
+    """Return what each invoice is for: its description, else its line descriptions."""
+    ids = [invoice.id for invoice in invoices if invoice.id is not None]
+    lines: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        query = (
+            select(InvoiceLine.invoice_id, InvoiceLine.description)
+            .where(col(InvoiceLine.invoice_id).in_(ids))
+            .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
+        )
+        for invoice_id, description in session.exec(query):
+            lines[invoice_id].append(description)
+    return {
+        invoice.id or 0: invoice.description or ", ".join(lines[invoice.id or 0])
+        for invoice in invoices
+    }
+
+
+def virtual_accounts(session: Session, invoices: list[Invoice]) -> dict[int, VirtualAccount]:
+    ids = [invoice.id for invoice in invoices if invoice.id is not None]
+    if not ids:
+        return {}
+    query = select(VirtualAccount).where(col(VirtualAccount.invoice_id).in_(ids))
+    return {account.invoice_id: account for account in session.exec(query)}
+
+
+def bill_lines(
+    invoice: Invoice, subject: str, account: VirtualAccount | None, language: str
+) -> str:
+    """Describe one open bill in three short lines."""
+    first = f"• {invoice.number}" + (f" — {subject}" if subject else "")
+    second = tr(
+        language,
+        "{amount}, due {date}",
+        amount=format_rupiah(invoice.total),
+        date=format_date(invoice.due_date, language),
+    )
+    if invoice.status == "overdue":
+        second += f" ({status_name(invoice.status).render(language)})"
+    third = tr(language, "VA {number}", number=format_va(account.number)) if account else ""
+    return "\n".join(
+        part for part in (first, "  " + second, "  " + third if third else "") if part
+    )

@@ -1,0 +1,57 @@
+"""One message from a person, in the same shape whatever channel it came through."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.core.callbacks import CallbackData
+
+
+class DocumentTooLarge(Exception):
+    """A download went past the byte limit, whatever size the platform declared."""
+
+
+@dataclass
+class IncomingDocument:
+    """A file a person sent, described by the platform's metadata until it is downloaded."""
+
+    filename: str
+    mime_type: str
+    size: int | None  # bytes, as the platform declares it; None when it gives none
+    # Downloads at most `max_bytes` and raises DocumentTooLarge past it.
+    download: Callable[[int], Awaitable[bytes]]
+    content: bytes | None = None
+
+    async def fetch(self, max_bytes: int) -> bytes:
+        if self.content is None:
+            self.content = await self.download(max_bytes)
+        if len(self.content) > max_bytes:
+            raise DocumentTooLarge(self.filename)
+        return self.content
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    """A contact card shared in the chat (Telegram's request-contact button)."""
+
+    phone: str
+    user_id: str | None  # the platform user the card belongs to
+
+
+@dataclass
+class Inbound:
+    """A message in: who sent it, on which channel, and what it carries."""
+
+    channel: str  # telegram, whatsapp, console
+    chat_id: str  # where replies go on that channel
+    update_key: str  # the platform's id for this update, unique per channel
+    user_id: str | None = None  # the sender's platform user id
+    phone: str | None = None  # E.164, only where the platform itself vouches for it
+    text: str = ""
+    callback: CallbackData | None = None
+    contact: SharedContact | None = None
+    document: IncomingDocument | None = None
+    language_hint: str | None = None  # the app's language, for people not yet known
+    language_choice: str | None = None  # chosen outside the chat (console --lang), kept
+    extras: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,116 @@
+"""Where flow modules plug in: menu entries, button handlers, state handlers and phrases.
+
+Flow modules register at import time; bot.flows imports them all. A module such as
+bot/flows/school.py adds its own menu entries and handlers here without editing others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from billing.permissions import Action, is_allowed
+from bot.core.callbacks import Op
+from bot.core.turn import Step, Turn
+from models import OrgKind
+
+Handler = Callable[[Turn], Awaitable[Step]]
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    key: str  # stable id used in button payloads, at most 24 characters
+    title: str  # message id, translated when the menu is shown
+    handler: Handler
+    action: Action | None  # permission needed to see and use it; None: everyone known
+    kinds: frozenset[OrgKind]
+    order: int
+
+
+_menu: dict[str, MenuEntry] = {}
+_ops: dict[Op, Handler] = {}
+_extensions: dict[str, Handler] = {}
+_states: dict[str, Handler] = {}
+_phrases: list[tuple[re.Pattern[str], Action | None, Handler]] = []
+_document: list[tuple[Handler, Action | None]] = []
+
+
+def register_menu_entry(
+    key: str,
+    title: str,
+    handler: Handler,
+    *,
+    action: Action | None,
+    kinds: frozenset[OrgKind] | set[OrgKind] = frozenset(OrgKind),
+    order: int = 100,
+) -> None:
+    """Add an entry to the menu of the organisation kinds given, for roles allowed `action`."""
+    if len(key) > 24:
+        raise ValueError(f"menu key {key!r} is longer than 24 characters")
+    _menu[key] = MenuEntry(key, title, handler, action, frozenset(kinds), order)
+
+
+def register_op(op: Op, handler: Handler) -> None:
+    _ops[op] = handler
+
+
+def register_button_handler(key: str, handler: Handler) -> None:
+    """Handle buttons built as CallbackData(Op.EXTENSION, key=key, value=...)."""
+    _extensions[key] = handler
+
+
+def register_state_handler(state: StrEnum, handler: Handler) -> None:
+    """Handle text typed while the chat is in `state`."""
+    _states[str(state)] = handler
+
+
+def register_phrase(pattern: str, handler: Handler, *, action: Action | None = None) -> None:
+    """Answer free text matching `pattern` (case-insensitive) when no state waits for text."""
+    _phrases.append((re.compile(pattern, re.IGNORECASE), action, handler))
+
+
+def register_document_handler(handler: Handler, *, action: Action | None) -> None:
+    """Handle documents from roles allowed `action`; others are refused before download."""
+    _document[:] = [(handler, action)]
+
+
+def menu_entries(kind: OrgKind, role: str) -> list[MenuEntry]:
+    entries = [
+        entry
+        for entry in _menu.values()
+        if kind in entry.kinds and (entry.action is None or is_allowed(role, entry.action))
+    ]
+    return sorted(entries, key=lambda entry: (entry.order, entry.key))
+
+
+def menu_entry(key: str) -> MenuEntry | None:
+    return _menu.get(key)
+
+
+def op_handler(op: Op) -> Handler | None:
+    return _ops.get(op)
+
+
+def extension_handler(key: str) -> Handler | None:
+    return _extensions.get(key)
+
+
+def state_handler(state: str) -> Handler | None:
+    return _states.get(state)
+
+
+def phrase_handler(text: str, role: str) -> Handler | None:
+    for pattern, action, handler in _phrases:
+        if pattern.search(text) and (action is None or is_allowed(role, action)):
+            return handler
+    return None
+
+
+def document_handler() -> Handler | None:
+    return _document[0][0] if _document else None
+
+
+def document_action() -> Action | None:
+    return _document[0][1] if _document else None

@@ -1,0 +1,655 @@
+"""Staff flows: template, sheet upload and preview, lookup, report, void, products, customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from billing.errors import PermissionDenied, UserError
+from billing.invoices_void import VOIDABLE, find_invoice, status_name, void_invoice
+from billing.permissions import Action
+from billing.phones import normalise_phone
+from billing.va import format_va
+from bot.core import registry, services
+from bot.core.callbacks import Op
+from bot.core.formatting import invoice_subjects
+from bot.core.menu import button, menu_step
+from bot.core.services import PreviewView
+from bot.core.states import State
+from bot.core.turn import Step, Turn
+from bot.replies import Document, Reply, Text
+from locales import N_, format_date, format_datetime, format_rupiah, tr
+from models import (
+    BatchStatus,
+    Customer,
+    ImportBatch,
+    Invoice,
+    Notice,
+    NoticeAttempt,
+    OrgKind,
+    Payment,
+    Product,
+    VirtualAccount,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_PROBLEMS_SHOWN = 25
+MAX_LISTED = 30
+INVOICE_ONLY = frozenset({OrgKind.INVOICE})
+
+
+def _staff_name(turn: Turn) -> str:
+    return turn.identity.phone or turn.identity.email or turn.identity.external_id
+
+
+# --- Template and upload ---------------------------------------------------------------
+
+
+async def send_template(turn: Turn) -> Step:
+    turn.require(Action.TEMPLATE_DOWNLOAD)
+    content = services.build_template(turn.session, turn.org, turn.language)
+
+    caption = tr(turn.language, "Fill in this sheet and send it back here as a file.")
+    filename = f"template-{turn.org.slug}.xlsx"
+    return Step([Document(filename, content, XLSX, caption)])
+
+
+async def ask_upload(turn: Turn) -> Step:
+    turn.require(Action.BILLS_UPLOAD)
+
+    reply = tr(turn.language, "Send the filled sheet (.xlsx) here as a file.")
+    return Step([Text(reply)], State.AWAIT_UPLOAD, turn.data)
+
+
+async def receive_sheet(turn: Turn) -> Step:
+    turn.require(Action.BILLS_UPLOAD)
+    document = turn.inbound.document
+    assert document is not None and document.content is not None
+    preview = services.preview_upload(
+        turn.session,
+        turn.org,
+        filename=document.filename,
+        content=document.content,
+        uploaded_by=_staff_name(turn),
+        language=turn.language,
+    )
+
+    waiting = turn.data.get("batch_id")
+    if turn.conversation.state == State.PREVIEW and waiting and waiting != preview.batch_id:
+        return _conflict_step(turn, old=int(waiting), new=preview.batch_id)
+    return preview_step(turn, preview)
+
+
+def _conflict_step(turn: Turn, *, old: int, new: int) -> Step:
+    text = tr(
+        turn.language,
+        "The preview of your earlier sheet is still waiting for an answer. "
+        "What should happen to it?",
+    )
+    buttons = (
+        button(
+            tr(turn.language, "Cancel it, use new"), Op.REPLACE_PREVIEW, key=str(old), value=new
+        ),
+        button(
+            tr(turn.language, "Keep the earlier one"), Op.KEEP_PREVIEW, key=str(old), value=new
+        ),
+    )
+    return Step([Text(text, buttons)], State.PREVIEW_CONFLICT, {"old": old, "new": new})
+
+
+def preview_step(turn: Turn, preview: PreviewView) -> Step:
+    """Summarise a checked sheet, attach the annotated copy and ask what to send."""
+    replies: list[Reply] = [Text(_preview_text(turn, preview))]
+    if preview.annotated:
+        caption = tr(turn.language, "Rows with problems are marked in this copy of your sheet.")
+        replies.append(
+            Document(f"checked-{preview.batch_id}.xlsx", preview.annotated, XLSX, caption)
+        )
+
+    buttons = []
+    if preview.valid_invoice_count and not preview.problems:
+        buttons.append(
+            button(tr(turn.language, "Send all"), Op.PREVIEW_SEND_ALL, value=preview.batch_id)
+        )
+    if preview.valid_invoice_count and preview.problems:
+        title = tr(turn.language, "Send only valid rows")
+        buttons.append(button(title, Op.PREVIEW_SEND_VALID, value=preview.batch_id))
+    buttons.append(button(tr(turn.language, "Cancel"), Op.PREVIEW_CANCEL, value=preview.batch_id))
+    replies.append(Text(tr(turn.language, "What should I do with this sheet?"), tuple(buttons)))
+    return Step(replies, State.PREVIEW, {"batch_id": preview.batch_id})
+
+
+def _preview_text(turn: Turn, preview: PreviewView) -> str:
+    lines = [
+        tr(
+            turn.language,
+            "Sheet checked: {count} invoices, total {total}, {new} new customers.",
+            count=preview.invoice_count,
+            total=format_rupiah(preview.total),
+            new=preview.new_customers,
+        )
+    ]
+    if preview.problems:
+        lines.append(
+            tr(
+                turn.language,
+                "{valid} invoices are ready ({total}). {count} problems to fix:",
+                valid=preview.valid_invoice_count,
+                total=format_rupiah(preview.valid_total),
+                count=len(preview.problems),
+            )
+        )
+    for problem in preview.problems[:MAX_PROBLEMS_SHOWN]:
+        where = (
+            tr(turn.language, "Row {row}", row=problem.row)
+            if problem.row
+            else tr(turn.language, "File")
+        )
+        column = f", {problem.column}" if problem.column else ""
+        lines.append(f"• {where}{column}: {problem.message}")
+    hidden = len(preview.problems) - MAX_PROBLEMS_SHOWN
+    if hidden > 0:
+        lines.append(
+            tr(turn.language, "…and {count} more, marked in the attached sheet.", count=hidden)
+        )
+    return "\n".join(lines)
+
+
+def _waiting_batch(turn: Turn, batch_id: int | None) -> ImportBatch:
+    batch = turn.session.get(ImportBatch, batch_id) if batch_id else None
+    if (
+        batch is None
+        or batch.organisation_id != turn.org.id
+        or batch.status != BatchStatus.PREVIEW
+    ):
+        raise UserError("chat.preview_gone", "This preview is no longer waiting for an answer.")
+    return batch
+
+
+async def send_batch(turn: Turn) -> Step:
+    turn.require(Action.BILLS_UPLOAD)
+    callback = turn.inbound.callback
+    assert callback is not None
+    batch = _waiting_batch(turn, callback.value)
+    only_valid = callback.op is Op.PREVIEW_SEND_VALID
+    issued = services.confirm_batch(turn.session, batch.id or 0, only_valid=only_valid)
+
+    intro = tr(
+        turn.language, "Done: {count} invoices issued. Customers are being notified.", count=issued
+    )
+    return menu_step(turn, intro)
+
+
+async def cancel_preview(turn: Turn) -> Step:
+    turn.require(Action.BILLS_UPLOAD)
+    callback = turn.inbound.callback
+    assert callback is not None
+    batch = _waiting_batch(turn, callback.value)
+    services.cancel_batch(turn.session, batch.id or 0)
+
+    return menu_step(turn, tr(turn.language, "Cancelled. Nothing was sent."))
+
+
+async def settle_conflict(turn: Turn) -> Step:
+    """Drop one of two waiting previews and show the other one again."""
+    turn.require(Action.BILLS_UPLOAD)
+    callback = turn.inbound.callback
+    assert callback is not None
+    old, new = int(callback.key or 0), callback.value or 0
+    drop, keep = (old, new) if callback.op is Op.REPLACE_PREVIEW else (new, old)
+    services.cancel_batch(turn.session, _waiting_batch(turn, drop).id or 0)
+    kept = _waiting_batch(turn, keep)
+
+    if not kept.content:
+        return Step([Text(tr(turn.language, "Please send that sheet again."))], State.AWAIT_UPLOAD)
+    services.cancel_batch(turn.session, kept.id or 0)
+    preview = services.preview_upload(
+        turn.session,
+        turn.org,
+        filename=kept.filename,
+        content=kept.content,
+        uploaded_by=_staff_name(turn),
+        language=turn.language,
+    )
+    return preview_step(turn, preview)
+
+
+# --- Invoice lookup --------------------------------------------------------------------
+
+
+async def ask_invoice_number(turn: Turn) -> Step:
+    turn.require(Action.INVOICE_LOOKUP)
+
+    return Step(
+        [Text(tr(turn.language, "Type the invoice number, for example INV-001."))],
+        State.AWAIT_INVOICE_NUMBER,
+    )
+
+
+async def show_invoice(turn: Turn) -> Step:
+    turn.require(Action.INVOICE_LOOKUP)
+    invoice = find_invoice(turn.session, turn.org, turn.inbound.text)
+
+    text = describe_for_staff(turn, invoice)
+    return Step([Text(text, (button(tr(turn.language, "Menu"), Op.HOME),))])
+
+
+def describe_for_staff(turn: Turn, invoice: Invoice) -> str:
+    """Status, VA, delivery per channel and payment of one invoice."""
+    session = turn.session
+    customer = session.get(Customer, invoice.customer_id)
+    account = session.exec(
+        select(VirtualAccount).where(VirtualAccount.invoice_id == invoice.id)
+    ).first()
+    subject = invoice_subjects(session, [invoice]).get(invoice.id or 0, "")
+    lines = [
+        f"{invoice.number} — {customer.name if customer else ''}",
+        subject,
+        tr(
+            turn.language,
+            "Status: {status}",
+            status=status_name(invoice.status).render(turn.language),
+        ),
+        tr(
+            turn.language,
+            "Amount: {amount}, due {date}",
+            amount=format_rupiah(invoice.total),
+            date=format_date(invoice.due_date, turn.language),
+        ),
+    ]
+    if account is not None:
+        lines.append(
+            tr(
+                turn.language,
+                "VA: {number} ({status})",
+                number=format_va(account.number),
+                status=account.status,
+            )
+        )
+    lines.append(_delivery_line(turn, invoice))
+    lines.append(_payment_line(turn, invoice))
+    return "\n".join(line for line in lines if line)
+
+
+def _delivery_line(turn: Turn, invoice: Invoice) -> str:
+    query = (
+        select(NoticeAttempt.channel, NoticeAttempt.status)
+        .join(Notice, col(Notice.id) == NoticeAttempt.notice_id)
+        .where(Notice.invoice_id == invoice.id)
+        .order_by(col(NoticeAttempt.id))
+    )
+    latest: dict[str, str] = {}
+    for channel, status in turn.session.exec(query):
+        latest[channel] = status
+    if not latest:
+        return tr(turn.language, "Delivery: no notice sent yet")
+    parts = ", ".join(f"{channel} {status}" for channel, status in latest.items())
+    return tr(turn.language, "Delivery: {channels}", channels=parts)
+
+
+def _payment_line(turn: Turn, invoice: Invoice) -> str:
+    payment = turn.session.exec(select(Payment).where(Payment.invoice_id == invoice.id)).first()
+    if payment is None:
+        return tr(turn.language, "Payment: none yet")
+    return tr(
+        turn.language,
+        "Payment: {amount} on {time}, bank reference {reference}",
+        amount=format_rupiah(payment.amount),
+        time=format_datetime(payment.paid_at, turn.language, turn.org.timezone),
+        reference=payment.reference_no or "-",
+    )
+
+
+# --- Report ----------------------------------------------------------------------------
+
+RANGES = {
+    "this_month": N_("This month"),
+    "last_month": N_("Last month"),
+    "last_30_days": N_("Last 30 days"),
+}
+_RANGE_TEXT = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4})\s*(?:-|–|s/d|to|sampai)\s*(\d{1,2})/(\d{1,2})/(\d{4})"
+)
+
+
+async def ask_report_range(turn: Turn) -> Step:
+    turn.require(Action.REPORT_DOWNLOAD)
+
+    buttons = tuple(
+        button(tr(turn.language, title), Op.REPORT_RANGE, key=key) for key, title in RANGES.items()
+    )
+    text = tr(
+        turn.language, "Which period? Choose one, or type dates like 01/11/2026 - 30/11/2026."
+    )
+    return Step([Text(text, buttons)], State.AWAIT_REPORT_RANGE)
+
+
+def named_range(key: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    if key == "last_month":
+        end = today.replace(day=1) - dt.timedelta(days=1)
+        return end.replace(day=1), end
+    if key == "last_30_days":
+        return today - dt.timedelta(days=29), today
+    return today.replace(day=1), today
+
+
+def parse_range(text: str) -> tuple[dt.date, dt.date] | None:
+    """Read "01/11/2026 - 30/11/2026" (day first); None when the text is not such a range."""
+    match = _RANGE_TEXT.search(text)
+    if match is None:
+        return None
+    day1, month1, year1, day2, month2, year2 = (int(part) for part in match.groups())
+    try:
+        start, end = dt.date(year1, month1, day1), dt.date(year2, month2, day2)
+    except ValueError:
+        return None
+    return (start, end) if start <= end else None
+
+
+async def report_for_button(turn: Turn) -> Step:
+    turn.require(Action.REPORT_DOWNLOAD)
+    callback = turn.inbound.callback
+    assert callback is not None
+    today = dt.datetime.now(ZoneInfo(turn.org.timezone)).date()
+
+    start, end = named_range(callback.key, today)
+    return _report_step(turn, start, end)
+
+
+async def report_for_text(turn: Turn) -> Step:
+    turn.require(Action.REPORT_DOWNLOAD)
+    period = parse_range(turn.inbound.text)
+
+    if period is None:
+        text = tr(
+            turn.language, "I could not read those dates. Type them like 01/11/2026 - 30/11/2026."
+        )
+        return Step([Text(text)], State.AWAIT_REPORT_RANGE)
+    return _report_step(turn, *period)
+
+
+def _report_step(turn: Turn, start: dt.date, end: dt.date) -> Step:
+    content = services.build_invoice_report(
+        turn.session, turn.org, start=start, end=end, language=turn.language
+    )
+    caption = tr(
+        turn.language,
+        "Invoices from {start} to {end}.",
+        start=format_date(start, turn.language),
+        end=format_date(end, turn.language),
+    )
+    filename = f"invoices-{start.isoformat()}-{end.isoformat()}.xlsx"
+    return Step([Document(filename, content, XLSX, caption)])
+
+
+# --- Void ------------------------------------------------------------------------------
+
+
+async def ask_void_number(turn: Turn) -> Step:
+    turn.require(Action.INVOICE_VOID)
+
+    return Step(
+        [Text(tr(turn.language, "Type the number of the invoice to void."))],
+        State.AWAIT_VOID_NUMBER,
+    )
+
+
+async def confirm_void(turn: Turn) -> Step:
+    turn.require(Action.INVOICE_VOID)
+    invoice = find_invoice(turn.session, turn.org, turn.inbound.text)
+    if invoice.status not in VOIDABLE:
+        status = status_name(invoice.status).render(turn.language)
+        text = tr(
+            turn.language,
+            "Invoice {number} is {status} and cannot be voided.",
+            number=invoice.number,
+            status=status,
+        )
+        return Step([Text(text)])
+
+    customer = turn.session.get(Customer, invoice.customer_id)
+    text = tr(
+        turn.language,
+        "Void invoice {number} for {customer}, {amount}? Its VA closes and the customer is told.",
+        number=invoice.number,
+        customer=customer.name if customer else "-",
+        amount=format_rupiah(invoice.total),
+    )
+    buttons = (
+        button(tr(turn.language, "Yes, void it"), Op.VOID_CONFIRM, value=invoice.id),
+        button(tr(turn.language, "No, keep it"), Op.VOID_ABORT, value=invoice.id),
+    )
+    return Step([Text(text, buttons)], State.CONFIRM_VOID, {"invoice_id": invoice.id})
+
+
+async def void_confirmed(turn: Turn) -> Step:
+    turn.require(Action.INVOICE_VOID)
+    callback = turn.inbound.callback
+    assert callback is not None
+    invoice = turn.session.get(Invoice, callback.value) if callback.value else None
+    if invoice is None or invoice.organisation_id != turn.org.id:
+        raise PermissionDenied(
+            "chat.invoice_other_org", "This invoice is not in your organisation."
+        )
+
+    void_invoice(
+        turn.session, turn.org, invoice.number, reason="voided in chat", actor=_staff_name(turn)
+    )
+    intro = tr(
+        turn.language,
+        "Invoice {number} is void. Its VA is closed and the customer will be told.",
+        number=invoice.number,
+    )
+    return menu_step(turn, intro)
+
+
+async def void_aborted(turn: Turn) -> Step:
+    return menu_step(turn, tr(turn.language, "Nothing was voided."))
+
+
+# --- Products --------------------------------------------------------------------------
+
+
+async def list_products(turn: Turn) -> Step:
+    turn.require(Action.PRODUCT_MANAGE)
+    products = turn.session.exec(
+        select(Product)
+        .where(Product.organisation_id == turn.org.id, Product.active)
+        .order_by(col(Product.name))
+    ).all()
+
+    lines = [tr(turn.language, "Products ({count}):", count=len(products))]
+    for product in products[:MAX_LISTED]:
+        price = format_rupiah(product.price) if product.price is not None else "-"
+        lines.append(f"• {product.name} — {price}")
+    if len(products) > MAX_LISTED:
+        lines.append(tr(turn.language, "…and {count} more.", count=len(products) - MAX_LISTED))
+    buttons = (
+        button(tr(turn.language, "Add a product"), Op.ADD_PRODUCT),
+        button(tr(turn.language, "Menu"), Op.HOME),
+    )
+    return Step([Text("\n".join(lines), buttons)])
+
+
+async def ask_product_name(turn: Turn) -> Step:
+    turn.require(Action.PRODUCT_MANAGE)
+
+    return Step([Text(tr(turn.language, "Type the product name."))], State.AWAIT_PRODUCT_NAME)
+
+
+def fold_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+async def take_product_name(turn: Turn) -> Step:
+    turn.require(Action.PRODUCT_MANAGE)
+    name = " ".join(turn.inbound.text.split())[:200]
+    exists = turn.session.exec(
+        select(Product.id).where(
+            Product.organisation_id == turn.org.id, Product.name_key == fold_name(name)
+        )
+    ).first()
+
+    if exists is not None:
+        text = tr(
+            turn.language, "A product named {name} already exists. Type another name.", name=name
+        )
+        return Step([Text(text)], State.AWAIT_PRODUCT_NAME)
+    text = tr(turn.language, "Type the price of {name} in rupiah, for example 150000.", name=name)
+    return Step([Text(text)], State.AWAIT_PRODUCT_PRICE, {"name": name})
+
+
+def parse_rupiah(text: str) -> int | None:
+    """Read a whole-rupiah price typed in chat: 150000, 150.000, Rp 150.000."""
+    cleaned = re.sub(r"(?i)^\s*(rp|idr)\.?\s*", "", text.strip())
+    cleaned = re.sub(r"[.,]00$", "", cleaned)
+    if not re.fullmatch(r"\d{1,3}([.,]\d{3})+|\d+", cleaned):
+        return None
+    return int(re.sub(r"[.,]", "", cleaned))
+
+
+async def take_product_price(turn: Turn) -> Step:
+    turn.require(Action.PRODUCT_MANAGE)
+    name = str(turn.data.get("name", ""))
+    price = parse_rupiah(turn.inbound.text)
+
+    if price is None or not name:
+        text = tr(turn.language, "That is not a price. Type whole rupiah, for example 150000.")
+        return Step([Text(text)], State.AWAIT_PRODUCT_PRICE, turn.data)
+    turn.session.add(
+        Product(organisation_id=turn.org.id or 0, name=name, name_key=fold_name(name), price=price)
+    )
+    intro = tr(
+        turn.language, "Product {name} added at {price}.", name=name, price=format_rupiah(price)
+    )
+    return menu_step(turn, intro)
+
+
+# --- Customers -------------------------------------------------------------------------
+
+
+async def list_customers(turn: Turn) -> Step:
+    turn.require(Action.CUSTOMER_MANAGE)
+    query = (
+        select(Customer)
+        .where(Customer.organisation_id == turn.org.id)
+        .order_by(col(Customer.name))
+    )
+    customers = turn.session.exec(query).all()
+
+    lines = [tr(turn.language, "Customers ({count}):", count=len(customers))]
+    for customer in customers[:MAX_LISTED]:
+        lines.append(f"• {customer.name} — {customer.phone or customer.email or '-'}")
+    if len(customers) > MAX_LISTED:
+        lines.append(tr(turn.language, "…and {count} more.", count=len(customers) - MAX_LISTED))
+    buttons = (
+        button(tr(turn.language, "Add a customer"), Op.ADD_CUSTOMER),
+        button(tr(turn.language, "Menu"), Op.HOME),
+    )
+    return Step([Text("\n".join(lines), buttons)])
+
+
+async def ask_customer_name(turn: Turn) -> Step:
+    turn.require(Action.CUSTOMER_MANAGE)
+
+    return Step([Text(tr(turn.language, "Type the customer's name."))], State.AWAIT_CUSTOMER_NAME)
+
+
+async def take_customer_name(turn: Turn) -> Step:
+    turn.require(Action.CUSTOMER_MANAGE)
+    name = " ".join(turn.inbound.text.split())[:200]
+
+    text = tr(turn.language, "Type the phone number or e-mail address of {name}.", name=name)
+    return Step([Text(text)], State.AWAIT_CUSTOMER_CONTACT, {"name": name})
+
+
+async def take_customer_contact(turn: Turn) -> Step:
+    turn.require(Action.CUSTOMER_MANAGE)
+    text = turn.inbound.text.strip()
+    name = str(turn.data.get("name", ""))
+    phone = normalise_phone(text)
+    email = (
+        text.lower() if phone is None and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text) else None
+    )
+
+    if phone is None and email is None:
+        reply = tr(
+            turn.language,
+            "{value} is neither a mobile number nor an e-mail address. "
+            "Type it like 0812xxxxxxx or nama@contoh.co.id.",
+            value=text,
+        )
+        return Step([Text(reply)], State.AWAIT_CUSTOMER_CONTACT, turn.data)
+    if _customer_exists(turn, phone, email):
+        reply = tr(turn.language, "A customer with {value} already exists.", value=phone or email)
+        return menu_step(turn, reply)
+    turn.session.add(
+        Customer(organisation_id=turn.org.id or 0, name=name, phone=phone, email=email)
+    )
+    return menu_step(turn, tr(turn.language, "Customer {name} added.", name=name))
+
+
+def _customer_exists(turn: Turn, phone: str | None, email: str | None) -> bool:
+    query = select(Customer.id).where(Customer.organisation_id == turn.org.id)
+    query = query.where(Customer.phone == phone) if phone else query.where(Customer.email == email)
+    return turn.session.exec(query).first() is not None
+
+
+# --- Registration ----------------------------------------------------------------------
+
+
+def register() -> None:
+    entries = [
+        ("template", N_("Get the bill template"), send_template, Action.TEMPLATE_DOWNLOAD, 10),
+        ("upload", N_("Upload a bill sheet"), ask_upload, Action.BILLS_UPLOAD, 20),
+        ("lookup", N_("Look up an invoice"), ask_invoice_number, Action.INVOICE_LOOKUP, 30),
+        ("report", N_("Download the report"), ask_report_range, Action.REPORT_DOWNLOAD, 40),
+        ("void", N_("Void an invoice"), ask_void_number, Action.INVOICE_VOID, 50),
+    ]
+    for key, title, handler, action, order in entries:
+        registry.register_menu_entry(key, title, handler, action=action, order=order)
+    registry.register_menu_entry(
+        "products",
+        N_("Products"),
+        list_products,
+        action=Action.PRODUCT_MANAGE,
+        kinds=INVOICE_ONLY,
+        order=60,
+    )
+    registry.register_menu_entry(
+        "customers",
+        N_("Customers"),
+        list_customers,
+        action=Action.CUSTOMER_MANAGE,
+        kinds=INVOICE_ONLY,
+        order=70,
+    )
+    registry.register_document_handler(receive_sheet, action=Action.BILLS_UPLOAD)
+    ops = {
+        Op.PREVIEW_SEND_ALL: send_batch,
+        Op.PREVIEW_SEND_VALID: send_batch,
+        Op.PREVIEW_CANCEL: cancel_preview,
+        Op.REPLACE_PREVIEW: settle_conflict,
+        Op.KEEP_PREVIEW: settle_conflict,
+        Op.REPORT_RANGE: report_for_button,
+        Op.VOID_CONFIRM: void_confirmed,
+        Op.VOID_ABORT: void_aborted,
+        Op.ADD_PRODUCT: ask_product_name,
+        Op.ADD_CUSTOMER: ask_customer_name,
+    }
+    for op, handler in ops.items():
+        registry.register_op(op, handler)
+    states = {
+        State.AWAIT_INVOICE_NUMBER: show_invoice,
+        State.AWAIT_REPORT_RANGE: report_for_text,
+        State.AWAIT_VOID_NUMBER: confirm_void,
+        State.AWAIT_PRODUCT_NAME: take_product_name,
+        State.AWAIT_PRODUCT_PRICE: take_product_price,
+        State.AWAIT_CUSTOMER_NAME: take_customer_name,
+        State.AWAIT_CUSTOMER_CONTACT: take_customer_contact,
+    }
+    for state, handler in states.items():
+        registry.register_state_handler(state, handler)
