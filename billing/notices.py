@@ -429,22 +429,25 @@ def _render_staff_payment(context: _Context):  # type: ignore[no-untyped-def]
 
 
 def _render_news(context: _Context):  # type: ignore[no-untyped-def]
+    """Render a news post from the title and text queued with it (in the parent's language).
+
+    A withdrawn post raises NoticeObsolete, so its unsent notices are dropped.
+    """
     payload = context.notice.payload
-    post = None
-    if payload.get("news_post_id"):
-        post = context.session.get(NewsPost, payload["news_post_id"])
-    english = context.language == "en"
-    if post is not None:
-        title = (post.title_en if english else post.title_id) or post.title_id or post.title_en
-        body = (post.body_en if english else post.body_id) or post.body_id or post.body_en
+    post_id = payload.get("post_id")
+    post = context.session.get(NewsPost, post_id) if post_id else None
+    if post is not None and post.withdrawn_at is not None:
+        raise NoticeObsolete("the news post was withdrawn")
+    values = {"organisation": context.organisation.name, "title": str(payload.get("title", ""))}
+    if payload.get("correction"):
+        subject = tr(context.language, "{organisation} news (corrected): {title}", **values)
     else:
-        title = str(payload.get(f"title_{context.language}") or payload.get("title", ""))
-        body = str(payload.get(f"body_{context.language}") or payload.get("body", ""))
-    values = {"organisation": context.organisation.name, "title": title}
-    subject = tr(context.language, "{organisation} news: {title}", **values)
+        subject = tr(context.language, "{organisation} news: {title}", **values)
     attachments: tuple[Document, ...] = ()
     if post is not None and post.photo and context.channel != "sms":
-        attachments = (Document(filename="photo.jpg", content=post.photo, mime_type="image/jpeg"),)
+        photo = Document(filename="photo.jpg", content=post.photo, mime_type="image/jpeg")
+        attachments = (photo,)
+    body = str(payload.get("text", ""))
     text = f"{subject}\n\n{body}" if body else subject
     return subject, text, values, attachments
 

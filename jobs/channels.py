@@ -1,8 +1,9 @@
 """The registry of outbound channels the sender delivers through, built from settings.
 
 A channel without settings is off: the sender skips it and tries the notice's next one.
-The chat adapters (Telegram, WhatsApp, console) come from bot.channels.<name> modules
-that expose `outbound_channel(settings) -> OutboundChannel | None`.
+The Telegram and WhatsApp adapters come from bot.channels.<name> modules that expose
+`outbound_channel(settings) -> OutboundChannel | None`. The console adapter is off in a
+worker and is registered by the demo, which prints what would be sent.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tagih.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-CHAT_ADAPTER_MODULES = ("telegram", "whatsapp", "console")
+CHAT_ADAPTER_MODULES = ("telegram", "whatsapp")
 
 
 class ChannelRegistry:
@@ -86,9 +87,16 @@ def sms_channel(settings: Settings) -> SmsChannel | None:
 
 def chat_channel(module_name: str, settings: Settings) -> OutboundChannel | None:
     """Build a chat adapter from bot.channels.<module_name>, or None while it is missing."""
+    configured = {
+        "telegram": settings.telegram_bot_token is not None,
+        "whatsapp": settings.whatsapp_token is not None and bool(settings.whatsapp_phone_id),
+    }
+    if not configured.get(module_name, False):
+        return None
     try:
         module = importlib.import_module(f"bot.channels.{module_name}")
     except ImportError:
+        log.warning("bot.channels.%s is missing; channel %s off", module_name, module_name)
         return None
     factory = getattr(module, "outbound_channel", None)
     if factory is None:
@@ -97,10 +105,24 @@ def chat_channel(module_name: str, settings: Settings) -> OutboundChannel | None
     return factory(settings)
 
 
-def build_registry(settings: Settings | None = None) -> ChannelRegistry:
-    """Build every channel that has settings; the others stay off."""
+def console_channel() -> OutboundChannel | None:
+    try:
+        module = importlib.import_module("bot.channels.console")
+    except ImportError:
+        return None
+    return module.ConsoleChannel()
+
+
+def build_registry(settings: Settings | None = None, *, console: bool = False) -> ChannelRegistry:
+    """Build every channel that has settings; the others stay off.
+
+    console=True adds the console adapter (the demo), or a RecordingChannel in its place
+    while bot.channels.console is missing.
+    """
     settings = settings or get_settings()
     registry = ChannelRegistry()
+    if console:
+        registry.register(console_channel() or RecordingChannel("console"))
     candidates: list[OutboundChannel | None] = [
         chat_channel(name, settings) for name in CHAT_ADAPTER_MODULES
     ]
