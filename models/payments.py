@@ -24,6 +24,9 @@ class BankConnection(SQLModel, table=True):
     path_prefix: str = Field(default="/snap", sa_type=String(64))
     signature_encoding: str = Field(default="base64", sa_type=String(16))
     base_url: str = Field(default="", sa_type=String(255))  # the bank's API, for inquiry-status
+    partner_id: str = Field(default="", sa_type=String(128))  # X-PARTNER-ID; empty: client_id
+    # Company codes (partnerServiceId) this bank may report payments for; empty means any.
+    company_codes: list[str] = Field(default_factory=list, sa_type=JSON)
     active: bool = True
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -27,6 +27,8 @@ def upgrade() -> None:
     sa.Column('path_prefix', sa.String(length=64), nullable=False),
     sa.Column('signature_encoding', sa.String(length=16), nullable=False),
     sa.Column('base_url', sa.String(length=255), nullable=False),
+    sa.Column('partner_id', sa.String(length=128), nullable=False),
+    sa.Column('company_codes', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,236 @@
+"""Payment decisions: which VA a bank request is about, and whether a payment is taken.
+
+A payment is recorded with the VA row locked, and the invoice, VA, payment and notices
+change in the caller's transaction, so they commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from billing.notices import queue_notice, queue_staff_payment
+from billing.snap.codes import Case
+from billing.snap.connections import Connection, normalise_company_code
+from billing.snap.messages import Identity, PaymentRequest
+from billing.snap.signature import JAKARTA
+from billing.va import va_length
+from models import (
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    NoticeKind,
+    Organisation,
+    Payment,
+    VAStatus,
+    VirtualAccount,
+)
+
+
+@dataclass
+class Bill:
+    """A VA with its invoice, payer and organisation, loaded for one request."""
+
+    account: VirtualAccount
+    invoice: Invoice
+    customer: Customer
+    organisation: Organisation
+
+
+@dataclass
+class PaymentOutcome:
+    case: Case
+    bill: Bill | None = None
+    payment: Payment | None = None  # the new payment, or the earlier one of an identical retry
+    replayed: bool = False  # an identical retry: return payment.response unchanged
+
+
+def _organisation_for(session: Session, company_code: str, *, wait: bool) -> Organisation | None:
+    query = select(Organisation).where(
+        func.ltrim(Organisation.company_code, "0") == company_code.lstrip("0")
+    )
+    if wait:
+        # An open import holds this row (it advanced va_sequence), so a shared lock waits
+        # until the import commits or rolls back, after which its VAs are visible.
+        query = query.with_for_update(read=True)
+    return session.exec(query).first()
+
+
+def find_bill(
+    session: Session, identity: Identity, *, connection: Connection, lock: bool = False
+) -> Bill | None:
+    """Find the VA of a request under its company code, locking the row when asked.
+
+    Returns None when the bank may not pay into that company code or no such VA exists.
+    """
+    company_code = normalise_company_code(identity.partner_service_id)
+    if not connection.serves_company_code(company_code):
+        return None
+    account = None
+    for wait in (False, True):
+        organisation = _organisation_for(session, company_code, wait=wait)
+        if organisation is None:
+            return None
+        width = va_length(organisation) - len(organisation.company_code)
+        candidates = {identity.customer_no, identity.customer_no.zfill(width)}
+        query = select(VirtualAccount).where(
+            VirtualAccount.company_code == organisation.company_code,
+            VirtualAccount.customer_no.in_(sorted(candidates)),
+        )
+        if lock:
+            query = query.with_for_update()
+        account = session.exec(query).first()
+        if account is not None:
+            break
+    if account is None:
+        return None
+    invoice = session.get(Invoice, account.invoice_id)
+    assert invoice is not None
+    customer = session.get(Customer, invoice.customer_id)
+    assert customer is not None
+    return Bill(account, invoice, customer, organisation)
+
+
+def closed_case(bill: Bill, now: dt.datetime) -> Case | None:
+    """Return why a VA takes no payment (paid, voided or expired), or None when it is open."""
+    account = bill.account
+    if account.status == VAStatus.PAID or bill.invoice.status == InvoiceStatus.PAID:
+        return Case.ALREADY_PAID
+    if account.status in (VAStatus.CLOSED, VAStatus.EXPIRED):
+        return Case.EXPIRED
+    if bill.invoice.status in (InvoiceStatus.VOID, InvoiceStatus.EXPIRED):
+        return Case.EXPIRED
+    if account.expires_at is not None and account.expires_at <= now:
+        return Case.EXPIRED
+    return None
+
+
+def decide_inquiry(
+    session: Session, identity: Identity, *, connection: Connection, now: dt.datetime
+) -> tuple[Case, Bill | None]:
+    """Decide an inquiry and note the time on the VA, so the status check can follow it up."""
+    bill = find_bill(session, identity, connection=connection)
+    if bill is None:
+        return Case.NOT_FOUND, None
+    bill.account.last_inquiry_at = now
+    session.add(bill.account)
+    if bill.account.status == VAStatus.PAID:
+        return Case.ALREADY_PAID, bill
+    return closed_case(bill, now) or Case.SUCCESS, bill
+
+
+def _earlier_payment(session: Session, partner_id: str, request_id: str) -> Payment | None:
+    return session.exec(
+        select(Payment).where(
+            Payment.partner_id == partner_id, Payment.payment_request_id == request_id
+        )
+    ).first()
+
+
+def decide_payment(
+    session: Session,
+    request: PaymentRequest,
+    *,
+    connection: Connection,
+    now: dt.datetime,
+    raw_request: dict[str, Any],
+    source: str = "snap",
+) -> PaymentOutcome:
+    """Decide a payment in SNAP's order and record it when accepted.
+
+    The VA row stays locked until the caller's transaction ends. An accepted payment is
+    added to the session with the VA and invoice marked paid and its notices queued, and
+    the caller stores its response in payment.response before committing.
+    """
+    bill = find_bill(session, request.identity, connection=connection, lock=True)
+    if bill is None:
+        return PaymentOutcome(Case.NOT_FOUND)
+
+    earlier = _earlier_payment(session, connection.client_id, request.payment_request_id)
+    if earlier is not None:
+        if earlier.raw_request.get("fingerprint") == request.fingerprint():
+            return PaymentOutcome(Case.SUCCESS, bill, earlier, replayed=True)
+        return PaymentOutcome(Case.INCONSISTENT, bill)
+
+    closed = closed_case(bill, now)
+    if closed is not None:
+        return PaymentOutcome(closed, bill)
+    if request.paid_amount != bill.account.amount:
+        return PaymentOutcome(Case.INVALID_AMOUNT, bill)
+
+    payment = record_payment(
+        session,
+        bill,
+        request,
+        partner_id=connection.client_id,
+        paid_at=now,
+        raw_request={**raw_request, "fingerprint": request.fingerprint()},
+        source=source,
+    )
+    return PaymentOutcome(Case.SUCCESS, bill, payment)
+
+
+def record_payment(
+    session: Session,
+    bill: Bill,
+    request: PaymentRequest,
+    *,
+    partner_id: str,
+    paid_at: dt.datetime,
+    raw_request: dict[str, Any],
+    source: str,
+) -> Payment:
+    """Mark the bill paid, add the payment and queue the receipt and the staff notices."""
+    account, invoice = bill.account, bill.invoice
+    account.status = VAStatus.PAID
+    account.closed_at = paid_at
+    invoice.status = InvoiceStatus.PAID
+    invoice.paid_at = paid_at
+
+    payment = Payment(
+        organisation_id=bill.organisation.id,
+        invoice_id=invoice.id,
+        virtual_account_id=account.id,
+        partner_id=partner_id,
+        payment_request_id=request.payment_request_id,
+        amount=request.paid_amount,
+        paid_at=paid_at,
+        reference_no=request.reference_no,
+        trx_id=request.trx_id,
+        channel_code=request.channel_code,
+        source=source,
+        raw_request=raw_request,
+        created_at=paid_at,
+    )
+    session.add_all([account, invoice, payment])
+    session.flush()
+
+    queue_notice(
+        session,
+        bill.organisation,
+        kind=NoticeKind.RECEIPT,
+        customer=bill.customer,
+        invoice=invoice,
+        payload={"payment_id": payment.id, "receipt_number": receipt_number(payment)},
+        dedupe_key=f"receipt:{payment.id}",
+        now=paid_at,
+    )
+    queue_staff_payment(session, bill.organisation, invoice, payment)
+    return payment
+
+
+def receipt_number(payment: Payment) -> str:
+    """Return the receipt (kwitansi) number of a payment: KW-<paid date>-<payment id>."""
+    return f"KW-{payment.paid_at.astimezone(JAKARTA):%Y%m%d}-{payment.id:06d}"
+
+
+def company_code_of_va(session: Session, va_number: str) -> str | None:
+    """Return the company code of a VA number known to this database, or None."""
+    account = session.exec(
+        select(VirtualAccount).where(VirtualAccount.number == va_number.replace(" ", ""))
+    ).first()
+    return account.company_code if account else None

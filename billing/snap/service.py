@@ -1,0 +1,449 @@
+"""Handling one SNAP request from received bytes to answer, in one database transaction.
+
+The order of checks follows SNAP's rules for virtual accounts: token, timestamp and
+signature; X-EXTERNAL-ID unused today; mandatory and well-formed fields; then the bill.
+Every request, accepted or not, leaves an audit row without secrets in the same
+transaction; a request that fails with an error is logged in a transaction of its own,
+and its X-EXTERNAL-ID is released with the rollback so the bank may retry with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+
+from billing.payments import Bill, decide_inquiry, decide_payment
+from billing.snap import codes
+from billing.snap.auth import (
+    MAX_EXTERNAL_ID_LENGTH,
+    claim_external_id,
+    issue_token,
+    token_client_id,
+)
+from billing.snap.codes import Case
+from billing.snap.connections import Connection, find_connection
+from billing.snap.messages import (
+    BodyError,
+    echo_identity,
+    format_amount,
+    parse_inquiry,
+    parse_json_object,
+    parse_payment,
+)
+from billing.snap.signature import (
+    parse_timestamp,
+    string_to_sign,
+    verify_hmac,
+    verify_token_request,
+)
+from locales import tr
+from models import SnapRequestLog
+from models.db import session_scope
+from tagih.logs import short_hash
+
+log = logging.getLogger(__name__)
+
+SERVICE_PATHS = {
+    codes.SERVICE_TOKEN: "/v1.0/access-token/b2b",
+    codes.SERVICE_INQUIRY: "/v1.0/transfer-va/inquiry",
+    codes.SERVICE_PAYMENT: "/v1.0/transfer-va/payment",
+}
+SERVICE_NAMES = {
+    codes.SERVICE_TOKEN: "access-token",
+    codes.SERVICE_INQUIRY: "inquiry",
+    codes.SERVICE_PAYMENT: "payment",
+}
+MAX_BODY_BYTES = 64 * 1024
+MAX_LOGGED_BODY_CHARS = 16 * 1024
+_LOGGED_HEADERS = (
+    "content-type",
+    "x-timestamp",
+    "x-client-key",
+    "x-partner-id",
+    "x-external-id",
+    "channel-id",
+    "user-agent",
+)
+
+
+@dataclass(frozen=True)
+class SnapConfig:
+    default_connection: Connection
+    timestamp_window_seconds: int = 300
+    token_ttl_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class SnapRequest:
+    """A request as received: the bytes are kept because the signature covers them."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes
+    received_at: dt.datetime
+    body_too_large: bool = False
+
+    @property
+    def relative_path(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name, "").strip()
+
+
+@dataclass
+class SnapAnswer:
+    status: int
+    body: dict[str, Any]
+    # Audit details that are not part of the answer.
+    partner_id: str | None = None
+    virtual_account_no: str | None = None
+    logged_body: dict[str, Any] = field(default_factory=dict)
+
+
+class Rejection(Exception):
+    def __init__(self, case: Case):
+        super().__init__(case.value)
+        self.case = case
+
+
+Handler = Callable[[Session, SnapRequest, SnapConfig], SnapAnswer]
+ParsedRequest = TypeVar("ParsedRequest")
+
+
+def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
+    """Answer one SNAP request; the answer exists only after its transaction committed."""
+    handler = _HANDLERS[service]
+    try:
+        with session_scope(write=True) as session:
+            answer = handler(session, request, config)
+            session.add(_audit_row(service, request, answer))
+    except Exception:
+        log.exception(
+            "SNAP %s request failed; answering with a general error (external id %s)",
+            SERVICE_NAMES[service],
+            short_hash(request.header("x-external-id")),
+        )
+        answer = _general_error(service, request)
+        _audit_separately(service, request, answer)
+    log.info(
+        "SNAP %s answered %s (external id %s)",
+        SERVICE_NAMES[service],
+        answer.body.get("responseCode"),
+        short_hash(request.header("x-external-id")),
+    )
+    return answer
+
+
+def _general_error(service: str, request: SnapRequest) -> SnapAnswer:
+    if service == codes.SERVICE_TOKEN:
+        return _token_answer(Case.GENERAL_ERROR)
+    return _va_answer(service, Case.GENERAL_ERROR, _loose_body(request), None)
+
+
+def _audit_separately(service: str, request: SnapRequest, answer: SnapAnswer) -> None:
+    try:
+        with session_scope(write=True) as session:
+            session.add(_audit_row(service, request, answer))
+    except Exception:
+        log.exception("Could not store the audit row of a failed SNAP %s request", service)
+
+
+# --- Access token (service 73) ----------------------------------------------------------
+
+
+def _token_answer(case: Case, token: str | None = None, ttl: int = 0) -> SnapAnswer:
+    body: dict[str, Any] = {
+        "responseCode": codes.response_code(case, codes.SERVICE_TOKEN),
+        "responseMessage": codes.RESPONSE_MESSAGES[case],
+    }
+    logged = dict(body)
+    if token is not None:
+        body.update(accessToken=token, tokenType="Bearer", expiresIn=str(ttl))
+        logged.update(tokenType="Bearer", expiresIn=str(ttl))
+    return SnapAnswer(codes.http_status(case), body, logged_body=logged)
+
+
+def _in_window(request: SnapRequest, config: SnapConfig) -> bool:
+    moment = parse_timestamp(request.header("x-timestamp"))
+    if moment is None:
+        return False
+    window = dt.timedelta(seconds=config.timestamp_window_seconds)
+    return abs(request.received_at - moment) <= window
+
+
+def _path_matches(request: SnapRequest, connection: Connection, service: str) -> bool:
+    return request.path == connection.path_prefix + SERVICE_PATHS[service]
+
+
+def _handle_token(session: Session, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
+    client_id = request.header("x-client-key")
+    connection = find_connection(session, client_id, config.default_connection)
+    case = _check_token_request(request, config, connection)
+    if case is not None or connection is None:
+        answer = _token_answer(case or Case.UNAUTHORIZED)
+    else:
+        ttl = config.token_ttl_seconds
+        token = issue_token(
+            session, client_id=connection.client_id, now=request.received_at, ttl_seconds=ttl
+        )
+        answer = _token_answer(Case.SUCCESS, token, ttl)
+    answer.partner_id = client_id[:128] or None
+    return answer
+
+
+def _check_token_request(
+    request: SnapRequest, config: SnapConfig, connection: Connection | None
+) -> Case | None:
+    """Return why a token request is rejected, or None when it is valid."""
+    if request.body_too_large:
+        return Case.INVALID_FIELD
+    if connection is None or not _path_matches(request, connection, codes.SERVICE_TOKEN):
+        return Case.UNAUTHORIZED
+    if not _in_window(request, config):
+        return Case.UNAUTHORIZED
+    signature = request.header("x-signature")
+    timestamp = request.header("x-timestamp")
+    if not verify_token_request(
+        connection.bank_public_key, connection.client_id, timestamp, signature
+    ):
+        return Case.UNAUTHORIZED
+    try:
+        data = parse_json_object(request.body)
+    except BodyError:
+        return Case.INVALID_FIELD
+    grant_type = data.get("grantType")
+    if grant_type in (None, ""):
+        return Case.MISSING_FIELD
+    if grant_type != "client_credentials":
+        return Case.INVALID_FIELD
+    return None
+
+
+# --- Inquiry (24) and payment (25) ------------------------------------------------------
+
+
+def _loose_body(request: SnapRequest) -> dict[str, Any]:
+    """Return the body as a dict when it parses, for echoing fields back in a rejection."""
+    if request.body_too_large:
+        return {}
+    try:
+        return parse_json_object(request.body)
+    except BodyError:
+        return {}
+
+
+def _echo_request_id(data: dict[str, Any], name: str) -> dict[str, str]:
+    value = data.get(name)
+    return {name: value} if isinstance(value, str) and len(value) <= 128 else {}
+
+
+def _va_answer(
+    service: str, case: Case, data: dict[str, Any], bill: Bill | None, **extra: Any
+) -> SnapAnswer:
+    """Build an inquiry or payment answer; virtualAccountData is present on rejections too."""
+    accepted = "00" if case is Case.SUCCESS else "01"
+    va_data: dict[str, Any] = echo_identity(data)
+    if service == codes.SERVICE_INQUIRY:
+        va_data.update(_echo_request_id(data, "inquiryRequestId"))
+        va_data.update(inquiryStatus=accepted, inquiryReason=codes.reason_json(case))
+    else:
+        va_data.update(_echo_request_id(data, "paymentRequestId"))
+        paid = data.get("paidAmount")
+        if isinstance(paid, dict):
+            va_data["paidAmount"] = {
+                key: paid[key][:32]
+                for key in ("value", "currency")
+                if isinstance(paid.get(key), str)
+            }
+        va_data.update(paymentFlagStatus=accepted, paymentFlagReason=codes.reason_json(case))
+    if bill is not None:
+        va_data["virtualAccountName"] = bill.customer.name[:255]
+    va_data.update(extra)
+    body = {
+        "responseCode": codes.response_code(case, service),
+        "responseMessage": codes.RESPONSE_MESSAGES[case],
+        "virtualAccountData": va_data,
+    }
+    return SnapAnswer(
+        codes.http_status(case),
+        body,
+        virtual_account_no=va_data.get("virtualAccountNo"),
+        logged_body=body,
+    )
+
+
+def _authenticate(
+    session: Session, request: SnapRequest, config: SnapConfig, service: str
+) -> Connection:
+    """Check the bearer token, path, timestamp, partner id and signature of a request."""
+    authorization = request.header("authorization")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Rejection(Case.INVALID_TOKEN)
+    client_id = token_client_id(session, token, now=request.received_at)
+    if client_id is None:
+        raise Rejection(Case.INVALID_TOKEN)
+    connection = find_connection(session, client_id, config.default_connection)
+    if connection is None:
+        raise Rejection(Case.INVALID_TOKEN)
+    if not _path_matches(request, connection, service):
+        raise Rejection(Case.UNAUTHORIZED)
+    if not _in_window(request, config):
+        raise Rejection(Case.UNAUTHORIZED)
+    if request.header("x-partner-id") != connection.expected_partner_id:
+        raise Rejection(Case.UNAUTHORIZED)
+    message = string_to_sign(
+        request.method, request.relative_path, token, request.body, request.header("x-timestamp")
+    )
+    if not verify_hmac(
+        connection.client_secret,
+        message,
+        request.header("x-signature"),
+        connection.signature_encoding,
+    ):
+        raise Rejection(Case.UNAUTHORIZED)
+    return connection
+
+
+def _claim_external_id(session: Session, request: SnapRequest, connection: Connection) -> None:
+    external_id = request.header("x-external-id")
+    if not external_id:
+        raise Rejection(Case.MISSING_FIELD)
+    if len(external_id) > MAX_EXTERNAL_ID_LENGTH or not external_id.isprintable():
+        raise Rejection(Case.INVALID_FIELD)
+    if not request.header("channel-id"):
+        raise Rejection(Case.MISSING_FIELD)
+    if not claim_external_id(
+        session,
+        partner_id=connection.expected_partner_id,
+        external_id=external_id,
+        now=request.received_at,
+    ):
+        raise Rejection(Case.CONFLICT)
+
+
+def _admit(
+    session: Session,
+    request: SnapRequest,
+    config: SnapConfig,
+    service: str,
+    parse: Callable[[dict[str, Any]], ParsedRequest],
+) -> tuple[Connection, ParsedRequest]:
+    """Run the checks before the bill: size, authentication, X-EXTERNAL-ID, body fields.
+
+    Raises Rejection or BodyError with the case to answer.
+    """
+    if request.body_too_large:
+        raise Rejection(Case.INVALID_FIELD)
+    connection = _authenticate(session, request, config, service)
+    _claim_external_id(session, request, connection)
+    return connection, parse(parse_json_object(request.body))
+
+
+def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
+    data = _loose_body(request)
+    try:
+        connection, parsed = _admit(session, request, config, codes.SERVICE_INQUIRY, parse_inquiry)
+    except (Rejection, BodyError) as rejection:
+        return _va_answer(codes.SERVICE_INQUIRY, rejection.case, data, None)
+
+    case, bill = decide_inquiry(
+        session, parsed.identity, connection=connection, now=request.received_at
+    )
+    if case is not Case.SUCCESS or bill is None:
+        answer = _va_answer(codes.SERVICE_INQUIRY, case, data, bill)
+    else:
+        answer = _va_answer(
+            codes.SERVICE_INQUIRY,
+            case,
+            data,
+            bill,
+            totalAmount=format_amount(bill.account.amount),
+            virtualAccountTrxType="C",
+            freeTexts=[
+                {
+                    "english": tr("en", "Bill {number}", number=bill.invoice.number)[:64],
+                    "indonesia": tr("id", "Bill {number}", number=bill.invoice.number)[:64],
+                }
+            ],
+        )
+    answer.partner_id = connection.client_id
+    return answer
+
+
+def _handle_payment(session: Session, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
+    data = _loose_body(request)
+    try:
+        connection, parsed = _admit(session, request, config, codes.SERVICE_PAYMENT, parse_payment)
+    except (Rejection, BodyError) as rejection:
+        return _va_answer(codes.SERVICE_PAYMENT, rejection.case, data, None)
+
+    outcome = decide_payment(
+        session,
+        parsed,
+        connection=connection,
+        now=request.received_at,
+        raw_request={"headers": audit_headers(request.headers), "body": data},
+    )
+    if outcome.replayed and outcome.payment is not None:
+        answer = SnapAnswer(
+            codes.http_status(Case.SUCCESS), outcome.payment.response, logged_body={}
+        )
+        answer.logged_body = answer.body
+    else:
+        answer = _va_answer(codes.SERVICE_PAYMENT, outcome.case, data, outcome.bill)
+        if outcome.payment is not None:
+            outcome.payment.response = answer.body
+            session.add(outcome.payment)
+    answer.partner_id = connection.client_id
+    answer.virtual_account_no = parsed.identity.virtual_account_no
+    return answer
+
+
+# --- Audit ------------------------------------------------------------------------------
+
+
+def audit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Keep the headers worth auditing; the token and signature only as short hashes."""
+    kept = {name: headers[name][:128] for name in _LOGGED_HEADERS if name in headers}
+    if headers.get("x-signature"):
+        kept["x-signature"] = "sha256:" + short_hash(headers["x-signature"])
+    if headers.get("authorization"):
+        kept["authorization"] = "sha256:" + short_hash(headers["authorization"])
+    return kept
+
+
+def _audit_row(service: str, request: SnapRequest, answer: SnapAnswer) -> SnapRequestLog:
+    if request.body_too_large:
+        body = f"<body over {MAX_BODY_BYTES} bytes, not kept>"
+    else:
+        body = request.body.decode("utf-8", errors="replace")[:MAX_LOGGED_BODY_CHARS]
+    return SnapRequestLog(
+        received_at=request.received_at,
+        service=SERVICE_NAMES[service],
+        path=request.relative_path[:255],
+        partner_id=(answer.partner_id or request.header("x-partner-id"))[:128] or None,
+        external_id=request.header("x-external-id")[:64] or None,
+        virtual_account_no=(answer.virtual_account_no or "")[:40] or None,
+        headers=audit_headers(request.headers),
+        body=body,
+        http_status=answer.status,
+        response_code=str(answer.body.get("responseCode", ""))[:7],
+        response=answer.logged_body,
+    )
+
+
+_HANDLERS: dict[str, Handler] = {
+    codes.SERVICE_TOKEN: _handle_token,
+    codes.SERVICE_INQUIRY: _handle_inquiry,
+    codes.SERVICE_PAYMENT: _handle_payment,
+}

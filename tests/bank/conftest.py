@@ -1,0 +1,142 @@
+"""Fixtures for the bank side: an organisation with open bills, the app, and the simulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+import socket
+import threading
+import time
+
+import uvicorn
+
+from billing.invoices import InvoiceDraft, LineDraft, issue_invoices
+from billing.orgs import create_organisation
+from models import StaffRole, StaffUser
+from models.db import session_scope
+from tagih.banksim.client import BankSimulator
+from tagih.settings import get_settings, reset_settings_cache
+from webhooks.app import create_app
+
+COMPANY_CODE = "88080"
+
+
+@dataclass
+class OpenBill:
+    invoice_id: int
+    number: str
+    va_number: str
+    amount: int
+
+
+@pytest.fixture(scope="session")
+def dev_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("snap") / "dev-bank-key.pem"
+
+
+@pytest.fixture(autouse=True)
+def _snap_dev_key(monkeypatch: pytest.MonkeyPatch, dev_key_file: Path) -> Iterator[None]:
+    monkeypatch.setenv("SNAP_DEV_KEY_FILE", str(dev_key_file))
+    reset_settings_cache()
+    yield
+    reset_settings_cache()
+
+
+def make_bills(count: int, *, amount: int = 350_000, slug: str = "toko-maju") -> list[OpenBill]:
+    """Create a merchant (once) with `count` new open bills, committed."""
+    with session_scope(write=True) as session:
+        from models import Organisation
+        from sqlmodel import select
+
+        organisation = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+        if organisation is None:
+            organisation = create_organisation(
+                session,
+                slug=slug,
+                kind="invoice",
+                name="Toko Maju Jaya",
+                company_code=COMPANY_CODE,
+                admin_phone="081234567890",
+                admin_name="Sari",
+            )
+            session.add(
+                StaffUser(
+                    organisation_id=organisation.id,
+                    name="Budi Finance",
+                    phone="+6281298765432",
+                    role=StaffRole.FINANCE,
+                )
+            )
+        start = organisation.va_sequence
+        drafts = [
+            InvoiceDraft(
+                number=f"INV-{start + index + 1:05d}",
+                customer_name=f"Pelanggan {start + index + 1}",
+                due_date=dt.date.today() + dt.timedelta(days=14),
+                lines=[LineDraft("Kopi bubuk 1 kg", 1, amount, amount)],
+                phone=f"+62812000{start + index + 1:05d}",
+            )
+            for index in range(count)
+        ]
+        issued = issue_invoices(session, organisation, drafts)
+        return [
+            OpenBill(item.invoice.id, item.invoice.number, item.virtual_account.number, amount)
+            for item in issued
+        ]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerThread:
+    """A real uvicorn server on a free 127.0.0.1 port, in a background thread."""
+
+    def __init__(self, app: FastAPI):
+        self.port = free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def app(database: str) -> FastAPI:
+    return create_app(get_settings())
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[ServerThread]:
+    with ServerThread(app) as running:
+        yield running
+
+
+@pytest.fixture
+def bank(server: ServerThread) -> Iterator[BankSimulator]:
+    with BankSimulator.from_settings(get_settings(), base_url=server.url) as simulator:
+        yield simulator
