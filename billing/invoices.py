@@ -48,14 +48,16 @@ class IssuedInvoice:
 
 
 def invoice_number_key(number: str) -> str:
-    """Fold an invoice number for comparison: no case, surrounding space or invisible characters."""
+    """Fold an invoice number for comparison: no case, outer space or invisible characters."""
     cleaned = "".join(
         ch for ch in unicodedata.normalize("NFKC", number) if unicodedata.category(ch)[0] != "C"
     )
     return " ".join(cleaned.split()).casefold()
 
 
-def existing_invoice_numbers(session: Session, organisation: Organisation, keys: list[str]) -> set[str]:
+def existing_invoice_numbers(
+    session: Session, organisation: Organisation, keys: list[str]
+) -> set[str]:
     """Return which of the given number keys already exist in the organisation."""
     found: set[str] = set()
     for start in range(0, len(keys), 500):
@@ -76,7 +78,9 @@ def find_or_create_customer(
     if draft.customer_id is not None:
         customer = session.get(Customer, draft.customer_id)
         if customer is None or customer.organisation_id != organisation.id:
-            raise LookupError(f"customer {draft.customer_id} is not in organisation {organisation.id}")
+            raise LookupError(
+                f"customer {draft.customer_id} is not in organisation {organisation.id}"
+            )
         return customer
     key = (draft.phone or "", (draft.email or "").lower(), draft.customer_name.casefold())
     if key in cache:
@@ -107,6 +111,84 @@ def find_or_create_customer(
     return customer
 
 
+def _prefetch_customers(
+    session: Session, organisation: Organisation, drafts: list[InvoiceDraft]
+) -> dict[tuple, Customer]:
+    """Load, in a few queries, the customers that the drafts name by id, phone or e-mail."""
+    found: dict[tuple, Customer] = {}
+    ids = sorted({d.customer_id for d in drafts if d.customer_id is not None})
+    phones = sorted({d.phone for d in drafts if d.customer_id is None and d.phone})
+    emails = sorted({d.email for d in drafts if d.customer_id is None and not d.phone and d.email})
+    for column, values, tag in (
+        (Customer.id, ids, "id"),
+        (Customer.phone, phones, "phone"),
+        (Customer.email, emails, "email"),
+    ):
+        for start in range(0, len(values), 500):
+            query = (
+                select(Customer)
+                .where(
+                    Customer.organisation_id == organisation.id,
+                    column.in_(values[start : start + 500]),  # type: ignore[union-attr]
+                )
+                .order_by(Customer.id)  # type: ignore[arg-type]
+            )
+            for customer in session.exec(query):
+                found.setdefault((tag, getattr(customer, tag)), customer)
+    return found
+
+
+def _payers(
+    session: Session, organisation: Organisation, drafts: list[InvoiceDraft]
+) -> list[Customer]:
+    """Find or create the customer of every draft; new customers are inserted together."""
+    found = _prefetch_customers(session, organisation, drafts)
+    payers: list[Customer] = []
+    created: list[Customer] = []
+    for draft in drafts:
+        if draft.customer_id is not None:
+            customer = found.get(("id", draft.customer_id))
+            if customer is None:
+                raise LookupError(
+                    f"customer {draft.customer_id} is not in organisation {organisation.id}"
+                )
+        elif draft.phone:
+            customer = found.get(("phone", draft.phone))
+        elif draft.email:
+            customer = found.get(("email", draft.email))
+        else:
+            customer = found.get(("name", draft.customer_name.casefold()))
+            if customer is None:
+                query = select(Customer).where(
+                    Customer.organisation_id == organisation.id,
+                    Customer.name == draft.customer_name,
+                )
+                customer = session.exec(query).first()
+        if customer is None:
+            customer = Customer(
+                organisation_id=organisation.id,
+                name=draft.customer_name,
+                phone=draft.phone,
+                email=draft.email,
+            )
+            created.append(customer)
+        elif draft.customer_id is None:
+            if draft.email and not customer.email:
+                customer.email = draft.email
+            if draft.phone and not customer.phone:
+                customer.phone = draft.phone
+        if customer.phone:
+            found.setdefault(("phone", customer.phone), customer)
+        if customer.email:
+            found.setdefault(("email", customer.email), customer)
+        found.setdefault(("name", customer.name.casefold()), customer)
+        payers.append(customer)
+    if created:
+        session.add_all(created)
+        session.flush()
+    return payers
+
+
 def issue_invoices(
     session: Session,
     organisation: Organisation,
@@ -119,11 +201,9 @@ def issue_invoices(
 
     The caller owns the transaction, so a failure leaves nothing behind.
     """
-    customers: dict[tuple, Customer] = {}
+    payers = _payers(session, organisation, drafts)
     invoices: list[Invoice] = []
-    payers: list[Customer] = []
-    for draft in drafts:
-        customer = find_or_create_customer(session, organisation, draft, customers)
+    for draft, customer in zip(drafts, payers, strict=True):
         invoice = Invoice(
             organisation_id=organisation.id,
             number=draft.number.strip(),
@@ -137,7 +217,6 @@ def issue_invoices(
             source_rows=list(draft.source_rows),
         )
         invoices.append(invoice)
-        payers.append(customer)
     session.add_all(invoices)
     session.flush()
 

@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     sheet_max_rows: int = 200_000
     sheet_max_columns: int = 200
     sheet_max_parse_seconds: float = 60.0
+    # Largest amount one bill may carry, in rupiah: a guard against typed extra digits.
+    sheet_max_invoice_amount: int = 10_000_000_000
 
     @property
     def is_production(self) -> bool:

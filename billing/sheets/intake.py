@@ -1,0 +1,402 @@
+"""Safe file intake: recognise what a file really is and check it before any parsing.
+
+An uploaded ".xlsx" may be a CSV, an HTML page, an old .xls, an .ods, a password-protected
+file, a truncated download or a decompression bomb. `open_workbook` rejects each with a
+specific SheetFileError. For a real .xlsx it checks the zip directory (sizes and
+compression ratios) first, then inflates every member with a hard cap while scanning the
+worksheet XML for what python-calamine does not report: hidden rows, formulas without a
+cached value, the last row that holds a value and the widest column.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from xml.etree import ElementTree
+
+import python_calamine
+
+from billing.errors import UserError
+from locales import N_, Msg, msg
+from tagih.settings import Settings
+
+XLSX_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Members smaller than this are not held to the compression-ratio limit: tiny XML parts
+# (styles, empty sheets) compress far better than data and are harmless.
+RATIO_CHECK_MIN_BYTES = 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
+# Workbook parts read with ElementTree are small; larger ones are refused as damaged.
+MAX_PART_BYTES = 4 * 1024 * 1024
+
+_ROW_TAG = re.compile(rb"<row\b([^>]*?)(/?)>")
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*</c>'
+)
+_WIDE_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{2,3})\d+"')
+
+
+class SheetFileError(UserError):
+    """The file as a whole cannot be read; nothing in it is used."""
+
+
+@dataclass
+class SheetLayout:
+    """What the worksheet XML says beyond the cell values (rows and columns are 1-based)."""
+
+    name: str
+    member: str
+    hidden: bool = False
+    hidden_rows: set[int] = field(default_factory=set)
+    formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
+    last_row: int = 0
+    max_column: int = 0
+
+
+@dataclass
+class Workbook:
+    """A checked .xlsx: its calamine reader and the layout of each worksheet, in tab order."""
+
+    reader: python_calamine.CalamineWorkbook
+    sheets: list[SheetLayout]
+    date1904: bool = False
+
+
+def open_workbook(filename: str, content: bytes, settings: Settings) -> Workbook:
+    """Check an uploaded file and open it for reading; raise SheetFileError when unusable."""
+    if not content or not content.strip(b"\x00 \t\r\n"):
+        raise SheetFileError(
+            "sheet.file_empty",
+            N_("The file {filename} is empty. Send the sheet again."),
+            filename=filename,
+        )
+    if len(content) > settings.sheet_max_file_bytes:
+        raise SheetFileError(
+            "sheet.file_too_large",
+            N_(
+                "The file {filename} is {size} MB; the limit is {limit} MB. "
+                "Split the rows into several files."
+            ),
+            filename=filename,
+            size=_megabytes(len(content)),
+            limit=_megabytes(settings.sheet_max_file_bytes),
+        )
+    if content.startswith(CFB_MAGIC):
+        raise _ole_file_error(filename, content)
+    if not content.startswith(b"PK"):
+        raise _not_a_zip_error(filename, content)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise _damaged(filename) from None
+    with archive:
+        _check_directory(filename, archive, settings)
+        names = set(archive.namelist())
+        if "xl/workbook.xml" not in names:
+            raise _other_zip_error(filename, archive, names)
+        layouts, date1904 = _read_workbook_parts(filename, archive)
+        _scan_members(filename, archive, layouts, settings)
+    try:
+        reader = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
+    except python_calamine.PasswordError:
+        raise _password_protected(filename) from None
+    except (python_calamine.CalamineError, OSError, ValueError):
+        raise _damaged(filename) from None
+    return Workbook(reader=reader, sheets=layouts, date1904=date1904)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
+
+
+def _damaged(filename: str) -> SheetFileError:
+    return SheetFileError(
+        "sheet.file_damaged",
+        N_(
+            "The file {filename} is damaged or incomplete, so it cannot be opened. "
+            "Save it again in Excel as .xlsx and send it again."
+        ),
+        filename=filename,
+    )
+
+
+def _password_protected(filename: str) -> SheetFileError:
+    return SheetFileError(
+        "sheet.file_password",
+        N_(
+            "The file {filename} is protected with a password, so it cannot be read. "
+            "Remove the password (File > Info > Protect Workbook) and send it again."
+        ),
+        filename=filename,
+    )
+
+
+def _save_as_xlsx(filename: str, kind: Msg) -> SheetFileError:
+    return SheetFileError(
+        "sheet.file_format",
+        N_(
+            "The file {filename} is really {kind}, not an Excel .xlsx workbook. "
+            "Open it and save it as Excel Workbook (.xlsx), then send it again."
+        ),
+        filename=filename,
+        kind=kind,
+    )
+
+
+def _ole_file_error(filename: str, content: bytes) -> SheetFileError:
+    """Name what an OLE compound file holds: an encrypted .xlsx or an old .xls."""
+    if "EncryptedPackage".encode("utf-16-le") in content or (
+        "EncryptionInfo".encode("utf-16-le") in content
+    ):
+        return _password_protected(filename)
+    if "Workbook".encode("utf-16-le") in content or "Book".encode("utf-16-le") in content:
+        return _save_as_xlsx(filename, msg("an old Excel 97-2003 file (.xls)"))
+    return _save_as_xlsx(filename, msg("an Office document that is not a workbook"))
+
+
+def _not_a_zip_error(filename: str, content: bytes) -> SheetFileError:
+    head = content[:4096].lstrip(b"\xef\xbb\xbf\xff\xfe\xfe\xff \t\r\n").lower()
+    if head.startswith(b"<") and (b"<html" in head or b"<table" in head or b"<!doctype" in head):
+        return _save_as_xlsx(filename, msg("a web page (HTML)"))
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return _save_as_xlsx(filename, msg("an Excel 2003 XML file"))
+    if _looks_like_csv(content[:65536]):
+        return _save_as_xlsx(filename, msg("a CSV text file"))
+    return SheetFileError(
+        "sheet.file_not_spreadsheet",
+        N_("The file {filename} is not a spreadsheet. Send the sheet as an Excel .xlsx file."),
+        filename=filename,
+    )
+
+
+def _looks_like_csv(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = head.decode("latin-1")
+    if "\x00" in text:
+        return False
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if not lines:
+        return False
+    return any(
+        all(line.count(separator) >= 1 for line in lines) for separator in (",", ";", "\t", "|")
+    )
+
+
+def _other_zip_error(filename: str, archive: zipfile.ZipFile, names: set[str]) -> SheetFileError:
+    if "mimetype" in names:
+        mimetype = archive.read("mimetype")[:100]
+        if b"opendocument.spreadsheet" in mimetype:
+            return _save_as_xlsx(filename, msg("an OpenDocument spreadsheet (.ods)"))
+    if "word/document.xml" in names:
+        return _save_as_xlsx(filename, msg("a Word document"))
+    return SheetFileError(
+        "sheet.file_not_spreadsheet",
+        N_("The file {filename} is not a spreadsheet. Send the sheet as an Excel .xlsx file."),
+        filename=filename,
+    )
+
+
+def _unsafe(filename: str) -> SheetFileError:
+    return SheetFileError(
+        "sheet.file_unsafe",
+        N_(
+            "The file {filename} unpacks to far more data than a sheet of bills holds, so it was "
+            "not opened. Copy the rows into a new workbook, save it as .xlsx and send it again."
+        ),
+        filename=filename,
+    )
+
+
+def _check_directory(filename: str, archive: zipfile.ZipFile, settings: Settings) -> None:
+    """Reject a zip whose directory declares too much data or too high a ratio."""
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        if info.flag_bits & 0x1:
+            raise _password_protected(filename)
+        if info.file_size >= RATIO_CHECK_MIN_BYTES and (
+            info.file_size > settings.sheet_max_compression_ratio * max(info.compress_size, 1)
+        ):
+            raise _unsafe(filename)
+    if total > settings.sheet_max_uncompressed_bytes:
+        raise _unsafe(filename)
+
+
+def _read_part(filename: str, archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+    try:
+        info = archive.getinfo(name)
+        if info.file_size > MAX_PART_BYTES:
+            raise _damaged(filename)
+        return ElementTree.fromstring(archive.read(name))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, zlib.error, EOFError):
+        raise _damaged(filename) from None
+
+
+def _read_workbook_parts(
+    filename: str, archive: zipfile.ZipFile
+) -> tuple[list[SheetLayout], bool]:
+    """Return each worksheet's name, zip member and visibility, and the date system."""
+    workbook = _read_part(filename, archive, "xl/workbook.xml")
+    properties = workbook.find(f"{{{XLSX_MAIN}}}workbookPr")
+    date1904 = properties is not None and properties.get("date1904", "0").lower() in ("1", "true")
+    targets: dict[str, str] = {}
+    if "xl/_rels/workbook.xml.rels" in archive.namelist():
+        relations = _read_part(filename, archive, "xl/_rels/workbook.xml.rels")
+        for relation in relations.findall(f"{{{PACKAGE_REL_NS}}}Relationship"):
+            target = relation.get("Target", "")
+            path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            targets[relation.get("Id", "")] = str(PurePosixPath(path))
+    layouts = []
+    for sheet in workbook.iter(f"{{{XLSX_MAIN}}}sheet"):
+        member = targets.get(sheet.get(f"{{{REL_NS}}}id", ""), "")
+        layouts.append(
+            SheetLayout(
+                name=sheet.get("name", ""),
+                member=member,
+                hidden=sheet.get("state", "visible") != "visible",
+            )
+        )
+    return layouts, date1904
+
+
+def _scan_members(
+    filename: str, archive: zipfile.ZipFile, layouts: list[SheetLayout], settings: Settings
+) -> None:
+    """Inflate every member under a hard cap, scanning worksheets on the way.
+
+    The directory may lie about sizes, so the cap counts the bytes really produced.
+    """
+    by_member = {layout.member: layout for layout in layouts}
+    budget = settings.sheet_max_uncompressed_bytes
+    for info in archive.infolist():
+        layout = by_member.get(info.filename)
+        scanner = _WorksheetScanner(layout) if layout else None
+        produced = 0
+        try:
+            with archive.open(info) as stream:
+                while chunk := stream.read(CHUNK_BYTES):
+                    produced += len(chunk)
+                    if produced > info.file_size or produced > budget:
+                        raise _unsafe(filename)
+                    if scanner:
+                        scanner.feed(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            raise _damaged(filename) from None
+        except RuntimeError:  # zipfile raises it for an encrypted member
+            raise _password_protected(filename) from None
+        budget -= produced
+        if scanner:
+            scanner.close()
+            if layout and layout.last_row > settings.sheet_max_rows:
+                raise _too_many_rows(filename, layout, settings.sheet_max_rows)
+            if layout and layout.max_column > settings.sheet_max_columns:
+                raise _too_many_columns(filename, layout, settings.sheet_max_columns)
+
+
+def _too_many_rows(filename: str, layout: SheetLayout, limit: int) -> SheetFileError:
+    return SheetFileError(
+        "sheet.too_many_rows",
+        N_(
+            "Sheet {sheet} in {filename} has values down to row {row}; the limit is {limit} rows. "
+            "Delete anything below your data, or split the rows into several files."
+        ),
+        filename=filename,
+        sheet=layout.name,
+        row=layout.last_row,
+        limit=limit,
+    )
+
+
+def _too_many_columns(filename: str, layout: SheetLayout, limit: int) -> SheetFileError:
+    return SheetFileError(
+        "sheet.too_many_columns",
+        N_(
+            "Sheet {sheet} in {filename} has values in column {column}; the limit is {limit} "
+            "columns. Delete the values to the right of your data."
+        ),
+        filename=filename,
+        sheet=layout.name,
+        column=column_letter(layout.max_column),
+        limit=limit,
+    )
+
+
+class _WorksheetScanner:
+    """Collect hidden rows, formulas without a cached value and the used extent from XML chunks.
+
+    Input is cut at the last `<row` tag so each scanned piece holds whole rows.
+    """
+
+    def __init__(self, layout: SheetLayout):
+        self.layout = layout
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        buffer = self.pending + chunk
+        cut = buffer.rfind(b"<row")
+        if cut <= 0:
+            if len(buffer) < 4 * CHUNK_BYTES:
+                self.pending = buffer
+                return
+            cut = len(buffer)
+        self._scan(buffer[:cut])
+        self.pending = buffer[cut:]
+
+    def close(self) -> None:
+        self._scan(self.pending)
+        self.pending = b""
+
+    def _scan(self, piece: bytes) -> None:
+        layout = self.layout
+        rows = list(_ROW_TAG.finditer(piece))
+        for match in rows:
+            attributes = match.group(1)
+            if b"hidden" in attributes and _HIDDEN.search(attributes):
+                number = _ROW_NUMBER.search(attributes)
+                if number:
+                    layout.hidden_rows.add(int(number.group(1)))
+        for index in range(len(rows) - 1, -1, -1):
+            match = rows[index]
+            if match.group(2):  # <row .../> holds no cells
+                continue
+            end = rows[index + 1].start() if index + 1 < len(rows) else len(piece)
+            body = piece[match.end() : end]
+            if b"<v>" in body or b"<is>" in body or b"<v " in body:
+                number = _ROW_NUMBER.search(match.group(1))
+                if number:
+                    layout.last_row = max(layout.last_row, int(number.group(1)))
+                break
+        if b"<f" in piece:
+            for match in _FORMULA_NO_VALUE.finditer(piece):
+                layout.formulas_without_value.add(
+                    (int(match.group(2)), column_number(match.group(1).decode()))
+                )
+        for match in _WIDE_COLUMN.finditer(piece):
+            layout.max_column = max(layout.max_column, column_number(match.group(1).decode()))
+
+
+def column_number(letters: str) -> int:
+    """Return the 1-based number of a column: A is 1, AA is 27."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def column_letter(number: int) -> str:
+    """Return the letters of a 1-based column number: 1 is A, 27 is AA."""
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters

@@ -1,0 +1,388 @@
+"""Reading the data rows of a checked workbook: sheet choice, header, merges, hidden rows.
+
+The reader yields rows as the user sees them in Excel (1-based row numbers), with values of
+vertically merged cells copied into every row of the merge, and records the problems that
+belong to the sheet rather than to one field: hidden rows, formulas without a cached value,
+TOTAL and signature rows below the data.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import python_calamine
+
+from billing.sheets.headers import Field, HeaderMap, SheetType, find_header
+from billing.sheets.intake import SheetFileError, SheetLayout, Workbook, column_letter
+from billing.sheets.result import Problem
+from billing.sheets.values import CellError, clean_text, display_value, is_blank
+from locales import N_, Msg, msg
+
+T = TypeVar("T")
+
+# The template's hidden sheet with dropdown lists; it is never data.
+LISTS_SHEET = "_lists"
+# Cells that mark a row below the data as a total, note or signature line, never a bill.
+_FOOTER = re.compile(
+    r"^(?:grand\s*)?(?:sub\s*)?total\b|^jumlah(?:\s+total)?\s*:?$|^catatan\b|^note[s]?\b"
+    r"|^keterangan\s*:|^mengetahui\b|^hormat\s+kami\b|^ttd\b|^tanda\s+tangan\b"
+    r"|^kepala\s+sekolah\b|^bendahara\b|^signature\b|^signed\b|^approved\s+by\b"
+    r"|^prepared\s+by\b|^dibuat\s+oleh\b|^disetujui\b|^terima\s+kasih\b|^thank\s+you\b",
+    re.IGNORECASE,
+)
+DEADLINE_CHECK_ROWS = 2000
+
+
+class FormulaWithoutValue:
+    """Stands in for a formula cell whose result the file does not contain."""
+
+    def __repr__(self) -> str:
+        return "<formula without value>"
+
+
+FORMULA_WITHOUT_VALUE = FormulaWithoutValue()
+
+
+@dataclass(slots=True)
+class DataRow:
+    number: int  # Excel row
+    cells: list[Any]
+    merged: set[int] | None = None  # columns whose value was copied from a merge above
+
+
+@dataclass
+class Problems:
+    """Errors and warnings found so far, and the rows that have an error."""
+
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    invalid_rows: set[int] = field(default_factory=set)
+
+    def error(self, code: str, message: Msg, *, row: int | None = None, **details: Any) -> None:
+        self.errors.append(Problem(code, message, row=row, **details))
+        if row is not None:
+            self.invalid_rows.add(row)
+        for other in details.get("rows", ()):
+            self.invalid_rows.add(other)
+
+    def warn(self, code: str, message: Msg, *, row: int | None = None, **details: Any) -> None:
+        self.warnings.append(Problem(code, message, row=row, **details))
+
+
+@dataclass
+class SheetData:
+    name: str
+    header: HeaderMap
+    sheet_type: SheetType
+    rows: list[DataRow]
+    date1904: bool
+    layout: SheetLayout
+
+
+class RowReader:
+    """Parse the cells of one row by field, turning CellError into a row error."""
+
+    def __init__(self, data: SheetData, row: DataRow, problems: Problems):
+        self.data = data
+        self.row = row
+        self.problems = problems
+        self.failed = False
+
+    def column(self, name: Field) -> int | None:
+        return self.data.header.columns.get(name)
+
+    def raw(self, name: Field) -> Any:
+        index = self.column(name)
+        if index is None or index >= len(self.row.cells):
+            return None
+        return self.row.cells[index]
+
+    def raw_at(self, index: int) -> Any:
+        return self.row.cells[index] if index < len(self.row.cells) else None
+
+    def has(self, name: Field) -> bool:
+        value = self.raw(name)
+        return value is not FORMULA_WITHOUT_VALUE and not is_blank(value)
+
+    def parse(self, name: Field, parser: Callable[[Any], T]) -> T | None:
+        index = self.column(name)
+        if index is None:
+            return None
+        return self.parse_at(index, parser)
+
+    def parse_at(self, index: int, parser: Callable[[Any], T]) -> T | None:
+        value = self.raw_at(index)
+        if value is FORMULA_WITHOUT_VALUE:
+            self.failed = True  # already reported by the reader
+            return None
+        try:
+            return parser(value)
+        except CellError as error:
+            self.fail_at(index, error.code, error.message, value)
+            return None
+
+    def fail(self, name: Field, code: str, message: Msg) -> None:
+        index = self.column(name)
+        if index is None:
+            self.failed = True
+            self.problems.error(code, message, row=self.row.number)
+            return
+        self.fail_at(index, code, message, self.raw_at(index))
+
+    def fail_at(self, index: int, code: str, message: Msg, value: Any) -> None:
+        self.failed = True
+        self.problems.error(
+            code,
+            message,
+            row=self.row.number,
+            column=self.data.header.title(index),
+            value=value,
+            cell=f"{column_letter(index + 1)}{self.row.number}",
+        )
+
+    def warn(self, name: Field, code: str, message: Msg) -> None:
+        index = self.column(name)
+        self.problems.warn(
+            code,
+            message,
+            row=self.row.number,
+            column=self.data.header.title(index) if index is not None else None,
+            value=self.raw_at(index) if index is not None else None,
+            cell=f"{column_letter(index + 1)}{self.row.number}" if index is not None else None,
+        )
+
+
+def read_sheet(
+    workbook: Workbook,
+    filename: str,
+    problems: Problems,
+    *,
+    forced: SheetType | None,
+    allowed: set[SheetType],
+    max_rows: int,
+    deadline: float,
+) -> SheetData:
+    """Pick the sheet to read and return its data rows; raise SheetFileError when none fits."""
+    hidden_match: str | None = None
+    any_values = False
+    for layout in workbook.sheets:
+        if layout.name == LISTS_SHEET and layout.hidden:
+            continue
+        rows = _load_rows(workbook.reader, layout.name, filename, max_rows)
+        if not rows:
+            continue
+        any_values = True
+        found = find_header(rows, forced)
+        if found is not None and found[1] not in allowed:
+            found = None
+        if layout.hidden:
+            problems.warn(
+                "sheet.hidden_sheet",
+                msg("Sheet {sheet} is hidden, so it was not read.", sheet=layout.name),
+            )
+            if found is not None and hidden_match is None:
+                hidden_match = layout.name
+            continue
+        if found is None:
+            continue
+        header, kind = found
+        data_rows = _data_rows(workbook.reader, layout, rows, header, problems, deadline)
+        return SheetData(layout.name, header, kind, data_rows, workbook.date1904, layout)
+    if hidden_match is not None:
+        raise SheetFileError(
+            "sheet.only_hidden",
+            N_(
+                "The data in {filename} is on the hidden sheet {sheet}. Unhide the sheet "
+                "(right-click a sheet tab > Unhide) and send the file again."
+            ),
+            filename=filename,
+            sheet=hidden_match,
+        )
+    if not any_values:
+        raise SheetFileError(
+            "sheet.workbook_empty",
+            N_("The workbook {filename} has no values. Fill in the template and send it again."),
+            filename=filename,
+        )
+    raise SheetFileError(
+        "sheet.no_header",
+        N_(
+            "No header row was found in {filename}. Put the column names from the template "
+            "(for example No. Invoice, Nama Pelanggan, Jatuh Tempo) in one row above the data."
+        ),
+        filename=filename,
+    )
+
+
+def _load_rows(
+    reader: python_calamine.CalamineWorkbook, name: str, filename: str, max_rows: int
+) -> list[list[Any]]:
+    try:
+        sheet = reader.get_sheet_by_name(name)
+        if sheet.height > max_rows:
+            raise SheetFileError(
+                "sheet.too_many_rows_plain",
+                N_(
+                    "Sheet {sheet} in {filename} has {rows} rows; the limit is {limit}. "
+                    "Split the rows into several files."
+                ),
+                filename=filename,
+                sheet=name,
+                rows=sheet.height,
+                limit=max_rows,
+            )
+        return sheet.to_python(skip_empty_area=False)
+    except python_calamine.CalamineError:
+        raise SheetFileError(
+            "sheet.file_damaged",
+            N_(
+                "The file {filename} is damaged or incomplete, so it cannot be opened. "
+                "Save it again in Excel as .xlsx and send it again."
+            ),
+            filename=filename,
+        ) from None
+
+
+def _data_rows(
+    reader: python_calamine.CalamineWorkbook,
+    layout: SheetLayout,
+    rows: list[list[Any]],
+    header: HeaderMap,
+    problems: Problems,
+    deadline: float,
+) -> list[DataRow]:
+    merged = _merged_below(reader, layout.name, rows, header.row)
+    key_columns = _key_columns(header)
+    used = set(header.columns.values()) | set(header.extra)
+    data: list[DataRow] = []
+    footer_seen = False
+    for index in range(header.row, len(rows)):
+        if index % DEADLINE_CHECK_ROWS == 0 and time.monotonic() > deadline:
+            raise SheetFileError(
+                "sheet.too_slow",
+                N_("Reading the sheet took too long. Split the rows into several files."),
+            )
+        number = index + 1
+        cells = rows[index]
+        filled = merged.get(number)
+        if filled:
+            cells = list(cells)
+            for column, value in filled.items():
+                if column < len(cells):
+                    cells[column] = value
+        if all(_blank_cell(cell) for cell in cells):
+            continue
+        key_blank = all(_blank_cell(cells[c]) for c in key_columns if c < len(cells))
+        if key_blank and (footer_seen or _is_footer(cells)):
+            footer_seen = True
+            problems.warn(
+                "sheet.footer_row",
+                msg(
+                    "Row {row} looks like a total, note or signature line, so it was not billed.",
+                    row=number,
+                ),
+                row=number,
+            )
+            continue
+        if number in layout.hidden_rows:
+            problems.error(
+                "sheet.hidden_row",
+                msg(
+                    "Row {row} is hidden. Unhide it and check it, or delete it if it should "
+                    "not be billed.",
+                    row=number,
+                ),
+                row=number,
+            )
+            continue
+        cells = _mark_formulas(layout, number, cells, header, used, problems)
+        data.append(DataRow(number, cells, set(filled) if filled else None))
+    return data
+
+
+def _key_columns(header: HeaderMap) -> list[int]:
+    keys = [Field.NUMBER, Field.NIS, Field.PRODUCT, Field.AMOUNT, Field.UNIT_PRICE]
+    found = [header.columns[name] for name in keys if name in header.columns]
+    if not found:
+        found = [header.columns[name] for name in (Field.CUSTOMER, Field.STUDENT)
+                 if name in header.columns]  # fmt: skip
+    return found
+
+
+def _blank_cell(value: Any) -> bool:
+    return value is not FORMULA_WITHOUT_VALUE and is_blank(value)
+
+
+def _is_footer(cells: list[Any]) -> bool:
+    return any(isinstance(cell, str) and _FOOTER.search(clean_text(cell)) for cell in cells)
+
+
+def _mark_formulas(
+    layout: SheetLayout,
+    number: int,
+    cells: list[Any],
+    header: HeaderMap,
+    used: set[int],
+    problems: Problems,
+) -> list[Any]:
+    if not layout.formulas_without_value:
+        return cells
+    marked = cells
+    for column in used:
+        if (number, column + 1) in layout.formulas_without_value:
+            if marked is cells:
+                marked = list(cells)
+            marked[column] = FORMULA_WITHOUT_VALUE
+            cell = f"{column_letter(column + 1)}{number}"
+            problems.error(
+                "sheet.formula_without_value",
+                msg(
+                    "Cell {cell} holds a formula whose result was not saved in the file. "
+                    "Open the file in Excel, let it calculate, save it and send it again, "
+                    "or type the value.",
+                    cell=cell,
+                ),
+                row=number,
+                column=header.title(column),
+                cell=cell,
+            )
+    return marked
+
+
+def _merged_below(
+    reader: python_calamine.CalamineWorkbook, name: str, rows: list[list[Any]], header_row: int
+) -> dict[int, dict[int, Any]]:
+    """Return, per Excel row, the values that merged ranges below the header copy into it."""
+    sheet = reader.get_sheet_by_name(name)
+    ranges = sheet.merged_cell_ranges or []
+    relevant = [r for r in ranges if r[1][0] + 1 > header_row and r[1][0] > r[0][0]]
+    if not relevant:
+        return {}
+    filled: dict[int, dict[int, Any]] = {}
+    for (top, left), (bottom, right) in relevant:
+        if top >= len(rows) or left >= len(rows[top]):
+            continue
+        value = rows[top][left]
+        for row in range(max(top, header_row), bottom + 1):
+            for column in range(left, right + 1):
+                if row != top or column != left:
+                    filled.setdefault(row + 1, {})[column] = value
+    return filled
+
+
+def value_for_json(value: Any) -> Any:
+    return None if value is FORMULA_WITHOUT_VALUE else display_value(value)
+
+
+def iter_with_deadline(rows: list[DataRow], deadline: float) -> Iterator[DataRow]:
+    for count, row in enumerate(rows):
+        if count % DEADLINE_CHECK_ROWS == 0 and time.monotonic() > deadline:
+            raise SheetFileError(
+                "sheet.too_slow",
+                N_("Reading the sheet took too long. Split the rows into several files."),
+            )
+        yield row
