@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from billing.errors import NotFound, UserError
 from billing.permissions import Action
+from billing.phones import normalise_phone
 from billing.school.actors import Actor, clean_classes, require_school
 from billing.school.staff import checked_email, checked_phone
 from locales import LANGUAGES
@@ -172,6 +173,24 @@ def add_parent(
         parent.email = parent.email or email
         parent.language = language or parent.language
     session.flush()
+    return parent
+
+
+def find_parent(session: Session, organisation: Organisation, contact: str) -> Customer:
+    """Find a parent of the school by phone number or e-mail address."""
+    phone = normalise_phone(contact)
+    query = select(Customer).where(Customer.organisation_id == organisation.id)
+    if phone is not None:
+        query = query.where(Customer.phone == phone)
+    else:
+        query = query.where(Customer.email == contact.strip())
+    parent = session.exec(query).first()
+    if parent is None:
+        raise NotFound(
+            "school.parent_not_found",
+            "No parent has the phone number or e-mail {contact}.",
+            contact=contact,
+        )
     return parent
 
 
