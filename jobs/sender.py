@@ -467,28 +467,25 @@ class Sender:
         error: DeliveryError,
         now: dt.datetime,
     ) -> str:
-        status = "failed" if error.permanent else "retry"
+        failures = session.exec(
+            select(func.count(NoticeAttempt.id)).where(
+                NoticeAttempt.notice_id == notice.id,
+                NoticeAttempt.channel == channel,
+                NoticeAttempt.status == "retry",
+            )
+        ).one()
         session.add(
             NoticeAttempt(
                 notice_id=notice.id,
                 channel=channel,
-                status=status,
+                status="failed" if error.permanent else "retry",
                 error=error.reason,
                 created_at=now,
             )
         )
         notice.last_error = error.reason
         if not error.permanent:
-            retries = (
-                session.exec(
-                    select(func.count(NoticeAttempt.id)).where(
-                        NoticeAttempt.notice_id == notice.id,
-                        NoticeAttempt.channel == channel,
-                        NoticeAttempt.status == "retry",
-                    )
-                ).one()
-                + 1
-            )
+            retries = failures + 1
             if retries < self.settings.notice_max_attempts:
                 delay = backoff_seconds(retries, self.settings, self.rng, error.retry_after)
                 notice.status = NoticeStatus.PENDING

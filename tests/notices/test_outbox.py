@@ -12,7 +12,7 @@ from jobs.channels import ChannelRegistry
 from jobs.sender import Sender
 from models import Customer, Notice, NoticeAttempt, NoticeKind, NoticeStatus, Organisation
 from models.db import session_scope
-from tests.notices.conftest import (
+from tests.notices.helpers import (
     FakeSmsGateway,
     ScriptedChannel,
     issue_bill,
