@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from billing.notices import queue_notice, queue_staff_payment
 from billing.snap.codes import Case
 from billing.snap.connections import Connection, normalise_company_code
-from billing.snap.messages import Identity, PaymentRequest
+from billing.snap.messages import Identity, InquiryRequest, PaymentRequest
 from billing.snap.signature import JAKARTA
 from billing.va import va_length
 from models import (
@@ -26,6 +26,7 @@ from models import (
     NoticeKind,
     Organisation,
     Payment,
+    SnapRequestLog,
     VAStatus,
     VirtualAccount,
 )
@@ -109,18 +110,38 @@ def closed_case(bill: Bill, now: dt.datetime) -> Case | None:
     return None
 
 
+def _inquiry_id_reused(
+    session: Session, partner_id: str, request: InquiryRequest, account: VirtualAccount
+) -> bool:
+    """Tell whether an accepted inquiry with this inquiryRequestId was about another VA."""
+    earlier = session.exec(
+        select(SnapRequestLog.virtual_account_no).where(
+            SnapRequestLog.request_id == request.inquiry_request_id,
+            SnapRequestLog.partner_id == partner_id,
+            SnapRequestLog.service == "inquiry",
+            SnapRequestLog.response_code == "2002400",
+        )
+    ).all()
+    return any(number != account.number for number in earlier if number)
+
+
 def decide_inquiry(
-    session: Session, identity: Identity, *, connection: Connection, now: dt.datetime
+    session: Session, request: InquiryRequest, *, connection: Connection, now: dt.datetime
 ) -> tuple[Case, Bill | None]:
-    """Decide an inquiry and note the time on the VA, so the status check can follow it up."""
-    bill = find_bill(session, identity, connection=connection)
+    """Decide an inquiry; an open bill notes the time, so the status check can follow it up."""
+    bill = find_bill(session, request.identity, connection=connection)
     if bill is None:
         return Case.NOT_FOUND, None
+    if _inquiry_id_reused(session, connection.client_id, request, bill.account):
+        return Case.INCONSISTENT, bill
+    closed = closed_case(bill, now)
+    if closed is not None:
+        return closed, bill
+    if request.amount is not None and request.amount != bill.account.amount:
+        return Case.INVALID_AMOUNT, bill
     bill.account.last_inquiry_at = now
     session.add(bill.account)
-    if bill.account.status == VAStatus.PAID:
-        return Case.ALREADY_PAID, bill
-    return closed_case(bill, now) or Case.SUCCESS, bill
+    return Case.SUCCESS, bill
 
 
 def _earlier_payment(session: Session, partner_id: str, request_id: str) -> Payment | None:

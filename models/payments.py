@@ -88,6 +88,8 @@ class SnapRequestLog(SQLModel, table=True):
     partner_id: str | None = Field(default=None, sa_type=String(128))
     external_id: str | None = Field(default=None, sa_type=String(64))
     virtual_account_no: str | None = Field(default=None, sa_type=String(40), index=True)
+    # inquiryRequestId or paymentRequestId, so a reused inquiry id can be recognised.
+    request_id: str | None = Field(default=None, sa_type=String(128), index=True)
     headers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     body: str = Field(default="", sa_type=Text)
     http_status: int = 0

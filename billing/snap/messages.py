@@ -46,6 +46,7 @@ class Identity:
 class InquiryRequest:
     identity: Identity
     inquiry_request_id: str
+    amount: int | None  # rupiah, when the bank sends the amount the payer typed
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,10 @@ def parse_inquiry(data: dict[str, Any]) -> InquiryRequest:
             raise BodyError(Case.INVALID_FIELD, name)
     _text(data, "channelCode")
     _text(data, "language", 8)
-    return InquiryRequest(identity, request_id)
+    amount = None
+    if data.get("amount") is not None:
+        amount, _currency = parse_amount(data, "amount")
+    return InquiryRequest(identity, request_id, amount)
 
 
 def parse_amount(data: dict[str, Any], name: str) -> tuple[int, str]:

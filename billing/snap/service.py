@@ -105,6 +105,7 @@ class SnapAnswer:
     # Audit details that are not part of the answer.
     partner_id: str | None = None
     virtual_account_no: str | None = None
+    request_id: str | None = None
     logged_body: dict[str, Any] = field(default_factory=dict)
 
 
@@ -356,9 +357,7 @@ def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) 
     except (Rejection, BodyError) as rejection:
         return _va_answer(codes.SERVICE_INQUIRY, rejection.case, data, None)
 
-    case, bill = decide_inquiry(
-        session, parsed.identity, connection=connection, now=request.received_at
-    )
+    case, bill = decide_inquiry(session, parsed, connection=connection, now=request.received_at)
     if case is not Case.SUCCESS or bill is None:
         answer = _va_answer(codes.SERVICE_INQUIRY, case, data, bill)
     else:
@@ -377,6 +376,9 @@ def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) 
             ],
         )
     answer.partner_id = connection.client_id
+    answer.request_id = parsed.inquiry_request_id
+    if bill is not None:
+        answer.virtual_account_no = bill.account.number
     return answer
 
 
@@ -405,7 +407,9 @@ def _handle_payment(session: Session, request: SnapRequest, config: SnapConfig) 
             outcome.payment.response = answer.body
             session.add(outcome.payment)
     answer.partner_id = connection.client_id
-    answer.virtual_account_no = parsed.identity.virtual_account_no
+    answer.request_id = parsed.payment_request_id
+    if outcome.bill is not None:
+        answer.virtual_account_no = outcome.bill.account.number
     return answer
 
 
@@ -433,7 +437,8 @@ def _audit_row(service: str, request: SnapRequest, answer: SnapAnswer) -> SnapRe
         path=request.relative_path[:255],
         partner_id=(answer.partner_id or request.header("x-partner-id"))[:128] or None,
         external_id=request.header("x-external-id")[:64] or None,
-        virtual_account_no=(answer.virtual_account_no or "")[:40] or None,
+        virtual_account_no=(answer.virtual_account_no or "").replace(" ", "")[:40] or None,
+        request_id=(answer.request_id or "")[:128] or None,
         headers=audit_headers(request.headers),
         body=body,
         http_status=answer.status,

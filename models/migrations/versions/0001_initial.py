@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('partner_id', sa.String(length=128), nullable=True),
     sa.Column('external_id', sa.String(length=64), nullable=True),
     sa.Column('virtual_account_no', sa.String(length=40), nullable=True),
+    sa.Column('request_id', sa.String(length=128), nullable=True),
     sa.Column('headers', sa.JSON(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('http_status', sa.Integer(), nullable=False),
@@ -124,6 +125,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('snap_request_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_snap_request_log_received_at'), ['received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_snap_request_log_request_id'), ['request_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_snap_request_log_virtual_account_no'), ['virtual_account_no'], unique=False)
 
     op.create_table('conversation_state',
@@ -576,6 +578,7 @@ def downgrade() -> None:
     op.drop_table('conversation_state')
     with op.batch_alter_table('snap_request_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_snap_request_log_virtual_account_no'))
+        batch_op.drop_index(batch_op.f('ix_snap_request_log_request_id'))
         batch_op.drop_index(batch_op.f('ix_snap_request_log_received_at'))
 
     op.drop_table('snap_request_log')
