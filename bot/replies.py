@@ -20,8 +20,10 @@ class Button:
 class Text:
     text: str
     buttons: tuple[Button, ...] = ()
-    # Ask the user to share their own phone number (Telegram request-contact keyboard).
+    # Ask the user to share their own phone number (Telegram request-contact keyboard);
+    # contact_label is the title of that keyboard button.
     request_contact: bool = False
+    contact_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,4 +55,5 @@ class OutboundMessage:
     # WhatsApp: an approved template opens a conversation outside the 24-hour window.
     whatsapp_template: str | None = None
     whatsapp_template_params: tuple[str, ...] = ()
+    whatsapp_template_language: str = "id"  # the approved template's language code
     buttons: tuple[Button, ...] = field(default=())

@@ -223,20 +223,14 @@ def _ask_contact_step(turn: Turn) -> Step:
         turn.language,
         "Welcome to Tagih. To see your bills, tap the button below to share your phone number.",
     )
-    link = button(tr(turn.language, "I registered by e-mail"), Op.LINK_EMAIL)
-    return Step(
-        [
-            Text(text, request_contact=turn.inbound.channel == "telegram"),
-            Text(
-                tr(
-                    turn.language,
-                    "Registered only with an e-mail address? Link this chat with a code.",
-                ),
-                (link,),
-            ),
-        ],
-        State.AWAIT_CONTACT,
+    share = Text(
+        text,
+        request_contact=turn.inbound.channel == "telegram",
+        contact_label=tr(turn.language, "Share my phone number"),
     )
+    link = button(tr(turn.language, "I registered by e-mail"), Op.LINK_EMAIL)
+    hint = tr(turn.language, "Registered only with an e-mail address? Link this chat with a code.")
+    return Step([share, Text(hint, (link,))], State.AWAIT_CONTACT)
 
 
 def _email_link_step(turn: Turn) -> Step | None:

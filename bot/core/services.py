@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from billing.errors import UserError
-from locales import Msg
-from models import Organisation
+from models import Customer, Organisation
 
 
 def _module(name: str) -> ModuleType:
@@ -35,7 +34,6 @@ def _module(name: str) -> ModuleType:
 class Problem:
     row: int | None
     column: str
-    value: str
     message: str
 
 
@@ -43,45 +41,36 @@ class Problem:
 class PreviewView:
     """What the chat shows of an uploaded sheet before staff decide."""
 
-    batch_id: int
-    invoice_count: int
-    valid_invoice_count: int
-    total: int  # rupiah, every invoice
-    valid_total: int  # rupiah, invoices without problems
+    batch_id: int | None  # None when the file itself could not be read
+    invoice_count: int  # invoices ready to issue
+    total: int  # rupiah, of the invoices ready to issue
     new_customers: int
+    invalid_rows: int
     problems: list[Problem] = field(default_factory=list)
+    file_error: str | None = None
     annotated: bytes | None = None
 
 
-def _get(source: Any, name: str, default: Any = None) -> Any:
-    if isinstance(source, dict):
-        return source.get(name, default)
-    return getattr(source, name, default)
-
-
-def _render(value: Any, language: str) -> str:
-    if isinstance(value, Msg):
-        return value.render(language)
-    if isinstance(value, dict) and "message" in value:
-        message_id = value["message"]
-        return Msg(message_id, value.get("params") or {}).render(language)
-    return "" if value is None else str(value)
-
-
 def _problem(item: Any, language: str) -> Problem:
-    row = _get(item, "row")
-    if isinstance(row, list | tuple):
-        row = row[0] if row else None
-    return Problem(
-        row=row,
-        column=str(_get(item, "column", "") or ""),
-        value=str(_get(item, "value", "") or ""),
-        message=_render(_get(item, "message"), language),
-    )
+    return Problem(row=item.row, column=item.column or "", message=item.message.render(language))
 
 
-def _count(value: Any) -> int:
-    return len(value) if isinstance(value, list | tuple | set) else int(value or 0)
+def _new_customers(session: Session, organisation: Organisation, result: Any) -> int:
+    """Count the payers in a checked sheet that the organisation does not know yet."""
+    known = session.exec(
+        select(Customer.phone, Customer.email).where(Customer.organisation_id == organisation.id)
+    ).all()
+    phones = {phone for phone, _email in known if phone}
+    emails = {email.lower() for _phone, email in known if email}
+    new: set[tuple[str, str, str]] = set()
+    for invoice in result.invoices:
+        draft = invoice.draft
+        if draft.customer_id is not None or draft.phone in phones:
+            continue
+        if draft.email and draft.email.lower() in emails:
+            continue
+        new.add((draft.phone or "", (draft.email or "").lower(), draft.customer_name.casefold()))
+    return len(new)
 
 
 def preview_upload(
@@ -93,46 +82,60 @@ def preview_upload(
     uploaded_by: str,
     language: str,
 ) -> PreviewView:
-    """Read an uploaded sheet into a waiting batch and describe it."""
+    """Check an uploaded sheet into a waiting batch and describe it, with an annotated copy."""
     imports = _module("billing.imports")
-    result = imports.preview_upload(
-        session, organisation, filename=filename, content=content, uploaded_by=uploaded_by
+    batch, result = imports.preview_upload(
+        session, organisation, filename, content, uploaded_by=uploaded_by
     )
-    # NOTE: the result's field names follow billing.imports as written when this was; a
-    # field it does not have reads as empty here.
-    batch = _get(result, "batch")
-    invoices = _get(result, "invoices", [])
-    valid = _get(result, "valid_invoices", None)
-    problems = [_problem(item, language) for item in _get(result, "errors", []) or []]
+    if result.file_error is not None:
+        return PreviewView(
+            batch_id=None,
+            invoice_count=0,
+            total=0,
+            new_customers=0,
+            invalid_rows=0,
+            file_error=result.file_error.message.render(language),
+        )
     return PreviewView(
-        batch_id=int(_get(result, "batch_id", None) or _get(batch, "id", 0)),
-        invoice_count=_count(_get(result, "invoice_count", None) or invoices),
-        valid_invoice_count=_count(valid if valid is not None else invoices),
-        total=int(_get(result, "total", 0) or 0),
-        valid_total=int(_get(result, "valid_total", None) or _get(result, "total", 0) or 0),
-        new_customers=_count(_get(result, "new_customers", 0)),
-        problems=problems,
-        annotated=_get(result, "annotated", None) or _get(result, "annotated_sheet", None),
+        batch_id=batch.id,
+        invoice_count=len(result.invoices),
+        total=result.total,
+        new_customers=_new_customers(session, organisation, result),
+        invalid_rows=len(result.invalid_rows),
+        problems=[_problem(item, language) for item in result.errors],
+        annotated=_annotated(content, result, language) if result.errors else None,
     )
 
 
-def confirm_batch(session: Session, batch_id: int, *, only_valid: bool) -> int:
-    """Issue the invoices of a waiting batch; return how many were issued."""
-    result = _module("billing.imports").confirm_batch(session, batch_id, only_valid=only_valid)
-    issued = _get(result, "imported", None)
-    if issued is None:
-        issued = _get(result, "issued", result)
-    return _count(issued)
+def _annotated(content: bytes, result: Any, language: str) -> bytes | None:
+    try:
+        annotate = _module("billing.sheets.annotate")
+    except UserError:
+        return None  # the summary still lists every problem with its row
+    return bytes(annotate.annotate_sheet(content, result, language))
 
 
-def cancel_batch(session: Session, batch_id: int) -> None:
-    _module("billing.imports").cancel_batch(session, batch_id)
+def confirm_batch(
+    session: Session, organisation: Organisation, batch_id: int, *, only_valid: bool
+) -> int | None:
+    """Issue the invoices of a waiting batch; return how many, or None if rows still fail."""
+    result = _module("billing.imports").confirm_batch(
+        session, batch_id, only_valid=only_valid, organisation_id=organisation.id
+    )
+    if result.file_error is not None or (result.errors and not only_valid):
+        return None
+    return int(result.imported or 0)
 
 
-def build_template(session: Session, organisation: Organisation, language: str) -> bytes:
+def cancel_batch(session: Session, organisation: Organisation, batch_id: int) -> None:
+    _module("billing.imports").cancel_batch(session, batch_id, organisation_id=organisation.id)
+
+
+def build_template(session: Session, organisation: Organisation) -> bytes:
     """Return the organisation's bill template as .xlsx bytes."""
+    sheet_type = _module("billing.imports").resolve_type(organisation, "bills")
     templates = _module("billing.sheets.templates")
-    return bytes(templates.build_template(session, organisation, language=language))
+    return bytes(templates.build_template(session, organisation, sheet_type))
 
 
 def render_receipt_pdf(session: Session, invoice_id: int, language: str) -> bytes:

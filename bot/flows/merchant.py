@@ -17,7 +17,7 @@ from bot.core import registry, services
 from bot.core.callbacks import Op
 from bot.core.formatting import invoice_subjects
 from bot.core.menu import button, menu_step
-from bot.core.services import PreviewView
+from bot.core.services import PreviewView, Problem
 from bot.core.states import State
 from bot.core.turn import Step, Turn
 from bot.replies import Document, Reply, Text
@@ -50,7 +50,7 @@ def _staff_name(turn: Turn) -> str:
 
 async def send_template(turn: Turn) -> Step:
     turn.require(Action.TEMPLATE_DOWNLOAD)
-    content = services.build_template(turn.session, turn.org, turn.language)
+    content = services.build_template(turn.session, turn.org)
 
     caption = tr(turn.language, "Fill in this sheet and send it back here as a file.")
     filename = f"template-{turn.org.slug}.xlsx"
@@ -61,7 +61,12 @@ async def ask_upload(turn: Turn) -> Step:
     turn.require(Action.BILLS_UPLOAD)
 
     reply = tr(turn.language, "Send the filled sheet (.xlsx) here as a file.")
-    return Step([Text(reply)], State.AWAIT_UPLOAD, turn.data)
+    return Step([Text(reply)], _keep_state(turn), turn.data)
+
+
+def _keep_state(turn: Turn) -> State:
+    """Stay in PREVIEW while a preview waits, so a later upload still finds it."""
+    return State.PREVIEW if turn.conversation.state == State.PREVIEW else State.AWAIT_UPLOAD
 
 
 async def receive_sheet(turn: Turn) -> Step:
@@ -77,8 +82,11 @@ async def receive_sheet(turn: Turn) -> Step:
         language=turn.language,
     )
 
+    if preview.file_error is not None:
+        text = tr(turn.language, "I could not read this file: {error}", error=preview.file_error)
+        return Step([Text(text)], _keep_state(turn), turn.data)
     waiting = turn.data.get("batch_id")
-    if turn.conversation.state == State.PREVIEW and waiting and waiting != preview.batch_id:
+    if turn.conversation.state == State.PREVIEW and waiting and preview.batch_id:
         return _conflict_step(turn, old=int(waiting), new=preview.batch_id)
     return preview_step(turn, preview)
 
@@ -89,13 +97,11 @@ def _conflict_step(turn: Turn, *, old: int, new: int) -> Step:
         "The preview of your earlier sheet is still waiting for an answer. "
         "What should happen to it?",
     )
+    replace = tr(turn.language, "Cancel it, use new")
+    keep = tr(turn.language, "Keep the earlier one")
     buttons = (
-        button(
-            tr(turn.language, "Cancel it, use new"), Op.REPLACE_PREVIEW, key=str(old), value=new
-        ),
-        button(
-            tr(turn.language, "Keep the earlier one"), Op.KEEP_PREVIEW, key=str(old), value=new
-        ),
+        button(replace, Op.REPLACE_PREVIEW, key=str(old), value=new),
+        button(keep, Op.KEEP_PREVIEW, key=str(old), value=new),
     )
     return Step([Text(text, buttons)], State.PREVIEW_CONFLICT, {"old": old, "new": new})
 
@@ -105,66 +111,61 @@ def preview_step(turn: Turn, preview: PreviewView) -> Step:
     replies: list[Reply] = [Text(_preview_text(turn, preview))]
     if preview.annotated:
         caption = tr(turn.language, "Rows with problems are marked in this copy of your sheet.")
-        replies.append(
-            Document(f"checked-{preview.batch_id}.xlsx", preview.annotated, XLSX, caption)
-        )
+        name = f"checked-{preview.batch_id}.xlsx"
+        replies.append(Document(name, preview.annotated, XLSX, caption))
 
+    batch_id = preview.batch_id
     buttons = []
-    if preview.valid_invoice_count and not preview.problems:
-        buttons.append(
-            button(tr(turn.language, "Send all"), Op.PREVIEW_SEND_ALL, value=preview.batch_id)
-        )
-    if preview.valid_invoice_count and preview.problems:
+    if preview.invoice_count and not preview.problems:
+        buttons.append(button(tr(turn.language, "Send all"), Op.PREVIEW_SEND_ALL, value=batch_id))
+    if preview.invoice_count and preview.problems:
         title = tr(turn.language, "Send only valid rows")
-        buttons.append(button(title, Op.PREVIEW_SEND_VALID, value=preview.batch_id))
-    buttons.append(button(tr(turn.language, "Cancel"), Op.PREVIEW_CANCEL, value=preview.batch_id))
+        buttons.append(button(title, Op.PREVIEW_SEND_VALID, value=batch_id))
+    buttons.append(button(tr(turn.language, "Cancel"), Op.PREVIEW_CANCEL, value=batch_id))
     replies.append(Text(tr(turn.language, "What should I do with this sheet?"), tuple(buttons)))
-    return Step(replies, State.PREVIEW, {"batch_id": preview.batch_id})
+    return Step(replies, State.PREVIEW, {"batch_id": batch_id})
 
 
 def _preview_text(turn: Turn, preview: PreviewView) -> str:
     lines = [
         tr(
             turn.language,
-            "Sheet checked: {count} invoices, total {total}, {new} new customers.",
+            "Sheet checked: {count} invoices ready, total {total}, {new} new customers.",
             count=preview.invoice_count,
             total=format_rupiah(preview.total),
             new=preview.new_customers,
         )
     ]
     if preview.problems:
-        lines.append(
-            tr(
-                turn.language,
-                "{valid} invoices are ready ({total}). {count} problems to fix:",
-                valid=preview.valid_invoice_count,
-                total=format_rupiah(preview.valid_total),
-                count=len(preview.problems),
-            )
+        text = tr(
+            turn.language,
+            "{count} problems in {rows} rows. Those rows are not sent:",
+            count=len(preview.problems),
+            rows=preview.invalid_rows,
         )
+        lines.append(text)
     for problem in preview.problems[:MAX_PROBLEMS_SHOWN]:
-        where = (
-            tr(turn.language, "Row {row}", row=problem.row)
-            if problem.row
-            else tr(turn.language, "File")
-        )
-        column = f", {problem.column}" if problem.column else ""
-        lines.append(f"• {where}{column}: {problem.message}")
+        lines.append(_problem_line(turn, problem))
     hidden = len(preview.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
-        lines.append(
-            tr(turn.language, "…and {count} more, marked in the attached sheet.", count=hidden)
-        )
+        more = tr(turn.language, "…and {count} more, marked in the attached sheet.", count=hidden)
+        lines.append(more)
     return "\n".join(lines)
+
+
+def _problem_line(turn: Turn, problem: Problem) -> str:
+    if problem.row is None:
+        return f"• {problem.message}"
+    where = tr(turn.language, "Row {row}", row=problem.row)
+    column = f", {problem.column}" if problem.column else ""
+    return f"• {where}{column}: {problem.message}"
 
 
 def _waiting_batch(turn: Turn, batch_id: int | None) -> ImportBatch:
     batch = turn.session.get(ImportBatch, batch_id) if batch_id else None
-    if (
-        batch is None
-        or batch.organisation_id != turn.org.id
-        or batch.status != BatchStatus.PREVIEW
-    ):
+    if batch is None or batch.organisation_id != turn.org.id:
+        raise UserError("chat.preview_gone", "This preview is no longer waiting for an answer.")
+    if batch.status != BatchStatus.PREVIEW:
         raise UserError("chat.preview_gone", "This preview is no longer waiting for an answer.")
     return batch
 
@@ -175,12 +176,19 @@ async def send_batch(turn: Turn) -> Step:
     assert callback is not None
     batch = _waiting_batch(turn, callback.value)
     only_valid = callback.op is Op.PREVIEW_SEND_VALID
-    issued = services.confirm_batch(turn.session, batch.id or 0, only_valid=only_valid)
+    issued = services.confirm_batch(turn.session, turn.org, batch.id or 0, only_valid=only_valid)
 
-    intro = tr(
+    if issued is None:
+        text = tr(
+            turn.language,
+            "Some rows still have problems, so nothing was sent. Send only the valid rows, "
+            "or fix the sheet and send it again.",
+        )
+        return menu_step(turn, text)
+    text = tr(
         turn.language, "Done: {count} invoices issued. Customers are being notified.", count=issued
     )
-    return menu_step(turn, intro)
+    return menu_step(turn, text)
 
 
 async def cancel_preview(turn: Turn) -> Step:
@@ -188,7 +196,7 @@ async def cancel_preview(turn: Turn) -> Step:
     callback = turn.inbound.callback
     assert callback is not None
     batch = _waiting_batch(turn, callback.value)
-    services.cancel_batch(turn.session, batch.id or 0)
+    services.cancel_batch(turn.session, turn.org, batch.id or 0)
 
     return menu_step(turn, tr(turn.language, "Cancelled. Nothing was sent."))
 
@@ -200,17 +208,20 @@ async def settle_conflict(turn: Turn) -> Step:
     assert callback is not None
     old, new = int(callback.key or 0), callback.value or 0
     drop, keep = (old, new) if callback.op is Op.REPLACE_PREVIEW else (new, old)
-    services.cancel_batch(turn.session, _waiting_batch(turn, drop).id or 0)
+    services.cancel_batch(turn.session, turn.org, _waiting_batch(turn, drop).id or 0)
     kept = _waiting_batch(turn, keep)
+    filename, content = kept.filename, kept.content
 
-    if not kept.content:
-        return Step([Text(tr(turn.language, "Please send that sheet again."))], State.AWAIT_UPLOAD)
-    services.cancel_batch(turn.session, kept.id or 0)
+    if not content:
+        reply = tr(turn.language, "Please send that sheet again.")
+        return Step([Text(reply)], State.AWAIT_UPLOAD)
+    # The kept upload is checked again as a fresh batch, so its preview is current.
+    services.cancel_batch(turn.session, turn.org, kept.id or 0)
     preview = services.preview_upload(
         turn.session,
         turn.org,
-        filename=kept.filename,
-        content=kept.content,
+        filename=filename,
+        content=content,
         uploaded_by=_staff_name(turn),
         language=turn.language,
     )
