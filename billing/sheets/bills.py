@@ -148,6 +148,8 @@ def _parse_line(reader: RowReader, context: ParseContext) -> tuple[LineDraft | N
             msg("The product name is longer than {limit} characters.", limit=MAX_PRODUCT_LENGTH),
         )
         return None, None
+    if reader.unusable(Field.QUANTITY, Field.UNIT_PRICE, Field.AMOUNT):
+        return None, None
     amount_of = partial(parse_amount, maximum=context.max_amount)
     quantity = reader.parse(Field.QUANTITY, parse_quantity) if reader.has(Field.QUANTITY) else 1
     unit_price = (

@@ -38,8 +38,10 @@ MAX_PART_BYTES = 4 * 1024 * 1024
 _ROW_TAG = re.compile(rb"<row\b([^>]*?)(/?)>")
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 _HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+# A formula cell with no cached result: no <v>, or an empty one that is not a text result.
 _FORMULA_NO_VALUE = re.compile(
-    rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*</c>'
+    rb'<c\b([^>]*?)\br="([A-Z]{1,3})(\d+)"([^>]*)>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
+    rb"(<v\s*/>|<v>\s*</v>)?\s*</c>"
 )
 _WIDE_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{2,3})\d+"')
 
@@ -378,8 +380,15 @@ class _WorksheetScanner:
                 break
         if b"<f" in piece:
             for match in _FORMULA_NO_VALUE.finditer(piece):
+                attributes = match.group(1) + match.group(4)
+                if (
+                    match.group(5)
+                    and match.group(5).startswith(b"<v>")
+                    and b't="str"' in attributes
+                ):
+                    continue  # a formula whose cached result is the empty text
                 layout.formulas_without_value.add(
-                    (int(match.group(2)), column_number(match.group(1).decode()))
+                    (int(match.group(3)), column_number(match.group(2).decode()))
                 )
         for match in _WIDE_COLUMN.finditer(piece):
             layout.max_column = max(layout.max_column, column_number(match.group(1).decode()))

@@ -104,6 +104,13 @@ class RowReader:
     def raw_at(self, index: int) -> Any:
         return self.row.cells[index] if index < len(self.row.cells) else None
 
+    def unusable(self, *names: Field) -> bool:
+        """Whether any of the fields holds a formula without a cached value (already reported)."""
+        if any(self.raw(name) is FORMULA_WITHOUT_VALUE for name in names):
+            self.failed = True
+            return True
+        return False
+
     def has(self, name: Field) -> bool:
         value = self.raw(name)
         return value is not FORMULA_WITHOUT_VALUE and not is_blank(value)
@@ -169,8 +176,9 @@ def read_sheet(
     """Pick the sheet to read and return its data rows; raise SheetFileError when none fits."""
     hidden_match: str | None = None
     any_values = False
+    chosen: SheetData | None = None
     for layout in workbook.sheets:
-        if layout.name == LISTS_SHEET and layout.hidden:
+        if (layout.name == LISTS_SHEET and layout.hidden) or (chosen and not layout.hidden):
             continue
         rows = _load_rows(workbook.reader, layout.name, filename, max_rows)
         if not rows:
@@ -191,7 +199,9 @@ def read_sheet(
             continue
         header, kind = found
         data_rows = _data_rows(workbook.reader, layout, rows, header, problems, deadline)
-        return SheetData(layout.name, header, kind, data_rows, workbook.date1904, layout)
+        chosen = SheetData(layout.name, header, kind, data_rows, workbook.date1904, layout)
+    if chosen is not None:
+        return chosen
     if hidden_match is not None:
         raise SheetFileError(
             "sheet.only_hidden",
@@ -305,12 +315,12 @@ def _data_rows(
 
 
 def _key_columns(header: HeaderMap) -> list[int]:
-    keys = [Field.NUMBER, Field.NIS, Field.PRODUCT, Field.AMOUNT, Field.UNIT_PRICE]
-    found = [header.columns[name] for name in keys if name in header.columns]
-    if not found:
-        found = [header.columns[name] for name in (Field.CUSTOMER, Field.STUDENT)
-                 if name in header.columns]  # fmt: skip
-    return found
+    """Columns that identify a row: blank in all of them, a row may be a total or note line."""
+    for names in ((Field.NUMBER,), (Field.NIS,), (Field.CUSTOMER, Field.STUDENT)):
+        found = [header.columns[name] for name in names if name in header.columns]
+        if found:
+            return found
+    return []
 
 
 def _blank_cell(value: Any) -> bool:
