@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from billing.errors import UserError
 from billing.va import format_va
 from bot.replies import Document, OutboundMessage
 from locales import format_date, format_datetime, format_rupiah, normalise_language, tr
@@ -360,7 +361,11 @@ def _receipt_pdf(context: _Context, invoice: Invoice) -> tuple[Document, ...]:
     render = getattr(receipts, "render_receipt_pdf", None)
     if render is None:
         return ()
-    content = render(context.session, invoice.id, context.language)
+    try:
+        content = render(context.session, invoice.id, context.language)
+    except UserError as error:
+        log.warning("Receipt PDF of invoice %s not rendered: %s", invoice.id, error.code)
+        return ()
     filename = tr(context.language, "receipt-{number}.pdf", number=invoice.number)
     return (Document(filename=filename, content=content, mime_type="application/pdf"),)
 
@@ -500,10 +505,11 @@ def render_notice(session: Session, notice: Notice, channel: str) -> OutboundMes
     context = _Context(session, notice, channel)
     renderer = _renderers()[notice.kind]
     subject, text, values, attachments = renderer(context)
+    settings = get_settings()
     template = None
     params: tuple[str, ...] = ()
     if channel == "whatsapp":
-        template = get_settings().whatsapp_templates.get(str(notice.kind))
+        template = settings.whatsapp_templates.get(str(notice.kind))
         params = tuple(str(values.get(name, "")) for name in TEMPLATE_PARAMETERS[notice.kind])
     return OutboundMessage(
         text=text,
@@ -512,6 +518,9 @@ def render_notice(session: Session, notice: Notice, channel: str) -> OutboundMes
         attachments=attachments,
         whatsapp_template=template,
         whatsapp_template_params=params,
+        whatsapp_template_language=settings.whatsapp_template_languages.get(
+            context.language, context.language
+        ),
     )
 
 

@@ -198,8 +198,10 @@ class SchedulerLock:
             return False
 
     def release(self) -> None:
+        """Give up the lock by dropping its connection, so the pool never keeps it held."""
         if self.connection is not None:
             try:
+                self.connection.invalidate()
                 self.connection.close()
             except Exception:
                 log.exception("Closing the scheduler lock connection failed")

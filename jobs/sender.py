@@ -91,6 +91,19 @@ class Plan:
     reason: str = ""
 
 
+def accepts_idempotency_key(adapter: OutboundChannel) -> bool:
+    """Tell whether an adapter's deliver() takes an idempotency_key keyword.
+
+    supports_idempotency_key means the provider also drops a second message with the same
+    key, which makes a resend after a crash safe. accepts_idempotency_key alone (e-mail)
+    only labels the message, through its Message-ID.
+    """
+    return bool(
+        getattr(adapter, "supports_idempotency_key", False)
+        or getattr(adapter, "accepts_idempotency_key", False)
+    )
+
+
 def idempotency_key(notice: Notice, channel: str) -> str:
     return f"tagih-notice-{notice.id}-{channel}"
 
@@ -294,7 +307,7 @@ class Sender:
             return Plan(decision="cancelled", reason=str(obsolete))
         plan.channel = channel
         plan.address = address
-        if getattr(adapter, "supports_idempotency_key", False):
+        if accepts_idempotency_key(adapter):
             plan.resend_key = resend_key or idempotency_key(notice, channel)
         return plan
 

@@ -35,7 +35,10 @@ class EmailChannel:
     """
 
     name = "email"
+    # SMTP servers do not drop a second message with the same Message-ID, so a resend
+    # after a crash is not safe; the key only labels the message.
     supports_idempotency_key = False
+    accepts_idempotency_key = True
 
     def __init__(self, config: SmtpConfig):
         self.config = config
