@@ -1,0 +1,5 @@
+"""Allow `python -m tagih.cli`."""
+
+from tagih.cli.main import main
+
+main()
