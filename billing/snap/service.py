@@ -431,6 +431,8 @@ def _audit_row(service: str, request: SnapRequest, answer: SnapAnswer) -> SnapRe
         body = f"<body over {MAX_BODY_BYTES} bytes, not kept>"
     else:
         body = request.body.decode("utf-8", errors="replace")[:MAX_LOGGED_BODY_CHARS]
+        # PostgreSQL text cannot contain NUL characters.
+        body = body.replace("\x00", "\ufffd")
     return SnapRequestLog(
         received_at=request.received_at,
         service=SERVICE_NAMES[service],

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-import socket
-import threading
-import time
-
 import uvicorn
+from fastapi import FastAPI
+from sqlmodel import select
 
 from billing.invoices import InvoiceDraft, LineDraft, issue_invoices
 from billing.orgs import create_organisation
-from models import StaffRole, StaffUser
+from models import Organisation, StaffRole, StaffUser
 from models.db import session_scope
+from models.types import utcnow
 from tagih.banksim.client import BankSimulator
 from tagih.settings import get_settings, reset_settings_cache
 from webhooks.app import create_app
@@ -50,9 +51,6 @@ def _snap_dev_key(monkeypatch: pytest.MonkeyPatch, dev_key_file: Path) -> Iterat
 def make_bills(count: int, *, amount: int = 350_000, slug: str = "toko-maju") -> list[OpenBill]:
     """Create a merchant (once) with `count` new open bills, committed."""
     with session_scope(write=True) as session:
-        from models import Organisation
-        from sqlmodel import select
-
         organisation = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
         if organisation is None:
             organisation = create_organisation(
@@ -77,7 +75,7 @@ def make_bills(count: int, *, amount: int = 350_000, slug: str = "toko-maju") ->
             InvoiceDraft(
                 number=f"INV-{start + index + 1:05d}",
                 customer_name=f"Pelanggan {start + index + 1}",
-                due_date=dt.date.today() + dt.timedelta(days=14),
+                due_date=utcnow().date() + dt.timedelta(days=14),
                 lines=[LineDraft("Kopi bubuk 1 kg", 1, amount, amount)],
                 phone=f"+62812000{start + index + 1:05d}",
             )

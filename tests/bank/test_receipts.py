@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
 
 from billing.errors import NotFound
 from billing.receipts import render_receipt_pdf

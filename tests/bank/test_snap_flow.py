@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from models import Invoice, InvoiceStatus, Notice, NoticeKind, Payment, VirtualAccount, VAStatus
+from models import Invoice, InvoiceStatus, Notice, NoticeKind, Payment, VAStatus, VirtualAccount
 from models.db import session_scope
 from tagih.banksim.client import BankSimulator
 from tests.bank.conftest import COMPANY_CODE, make_bills
