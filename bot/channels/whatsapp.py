@@ -209,8 +209,9 @@ class WhatsAppChannel:
 
 
 def keyboards(buttons: Sequence[Button]) -> list[list[WAButton] | SectionList]:
-    """Lay out buttons: up to 3 as reply buttons, more as lists of at most 10 rows each."""
-    if len(buttons) <= REPLY_BUTTONS_MAX:
+    """Lay out buttons: up to 3 short ones as reply buttons, else lists of at most 10 rows."""
+    short = all(len(item.title) <= BUTTON_TITLE_LIMIT for item in buttons)
+    if len(buttons) <= REPLY_BUTTONS_MAX and short:
         return [
             [
                 WAButton(title=shorten(item.title, BUTTON_TITLE_LIMIT), callback_data=item.payload)

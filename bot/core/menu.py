@@ -54,8 +54,13 @@ def membership_title(membership: Membership, language: str) -> str:
 
 def choose_organisation_step(turn: Turn) -> Step:
     buttons = [
-        button(membership_title(membership, turn.language), Op.CHOOSE_ORG, value=index)
-        for index, membership in enumerate(turn.memberships)
+        button(
+            membership_title(membership, turn.language),
+            Op.CHOOSE_ORG,
+            key=membership.role.value,
+            value=membership.organisation_id,
+        )
+        for membership in turn.memberships
     ]
     text = tr(
         turn.language, "You are registered with several organisations. Which one is this about?"

@@ -35,7 +35,7 @@ from tagih.settings import get_settings, reset_settings_cache
 from tests.chat.fakes import FakeBotAPI, FakeGraphAPI, ServerThread
 from webhooks.app import create_app
 
-ADMIN = "+6281234567890"  # super admin of the merchant
+ADMIN = "+6281234500000"  # super admin of the merchant
 FINANCE = "+6281200000001"
 SCHOOL_ADMIN = "+6281200000002"
 TEACHER = "+6281200000003"
@@ -345,12 +345,19 @@ class TelegramUser:
     def last_text(self) -> str:
         return self.texts()[-1]
 
-    def documents(self) -> list[tuple[str, bytes]]:
-        return [
-            call.files["document"]
+    def choose(self, title: str) -> int:
+        return self.press(self.button(title))
+
+    def options(self) -> list[str]:
+        return list(self.buttons())
+
+    def documents(self) -> dict[str, bytes]:
+        """Files the bot sent to this chat, by file name."""
+        return {
+            call.files["document"][0]: call.files["document"][1]
             for call in self.api.sent("sendDocument")
             if int(call.params["chat_id"]) == self.user_id
-        ]
+        }
 
 
 @pytest.fixture
@@ -522,10 +529,19 @@ class WhatsAppUser:
                     found.setdefault(row["title"], ("row", row["id"]))
         return found
 
-    def documents(self) -> list[dict[str, Any]]:
-        return [
-            message["document"] for message in self.mine() if message.get("type") == "document"
-        ]
+    def documents(self) -> dict[str, bytes]:
+        """Files the bot sent to this number, by file name, as uploaded to the Graph API."""
+        uploads = {
+            call.params.get("id", ""): call for call in self.api.calls if call.method == "media"
+        }
+        found = {}
+        for message in self.mine():
+            if message.get("type") != "document":
+                continue
+            upload = uploads.get(message["document"]["id"])
+            content = upload.files["file"][1] if upload else b""
+            found[message["document"]["filename"]] = content
+        return found
 
 
 @pytest.fixture
@@ -533,4 +549,39 @@ def whatsapp(whatsapp_app: httpx.Client, graph_api: FakeGraphAPI):  # type: igno
     def make(phone: str) -> WhatsAppUser:
         return WhatsAppUser(whatsapp_app, graph_api, phone)
 
+    return make
+
+
+# --- Both channels ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def chat_app(
+    bot_api: FakeBotAPI, graph_api: FakeGraphAPI, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[httpx.Client]:
+    """The web app with both the Telegram and the WhatsApp webhook on."""
+    telegram_env(monkeypatch, bot_api)
+    whatsapp_env(monkeypatch, graph_api)
+    with serve_app() as client:
+        yield client
+    reset_settings_cache()
+
+
+@pytest.fixture(params=["telegram", "whatsapp"])
+def chat(
+    request: pytest.FixtureRequest,
+    chat_app: httpx.Client,
+    bot_api: FakeBotAPI,
+    graph_api: FakeGraphAPI,
+):  # type: ignore[no-untyped-def]
+    """Make a verified chat user for a phone on each channel in turn."""
+
+    def make(phone: str, language: str = "id") -> TelegramUser | WhatsAppUser:
+        if request.param == "telegram":
+            user = TelegramUser(chat_app, bot_api, phone, language)
+            assert user.share_contact() == 200
+            return user
+        return WhatsAppUser(chat_app, graph_api, phone)
+
+    make.channel = request.param  # type: ignore[attr-defined]
     return make

@@ -68,15 +68,15 @@ async def _form(request: Request) -> tuple[dict[str, Any], dict[str, tuple[str, 
         return json.loads(await request.body() or b"{}"), {}
     params: dict[str, Any] = {}
     files: dict[str, tuple[str, bytes]] = {}
-    form = await request.form()
-    for key, value in form.multi_items():
-        if hasattr(value, "read"):
-            files[key] = (value.filename or "", await value.read())
-            continue
-        try:
-            params[key] = json.loads(value)
-        except ValueError:
-            params[key] = value
+    async with request.form() as form:
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                files[key] = (value.filename or "", await value.read())
+                continue
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                params[key] = value
     return params, files
 
 
@@ -169,8 +169,8 @@ class FakeGraphAPI:
         self.app = FastAPI()
         self.app.post("/{version}/{phone_id}/messages")(self._message)
         self.app.post("/{version}/{phone_id}/media")(self._upload)
-        self.app.get("/{version}/{media_id}")(self._media_url)
         self.app.get("/download/{media_id}")(self._download)
+        self.app.get("/{version}/{media_id}")(self._media_url)
         self.server = ServerThread(self.app)
 
     @property
@@ -224,7 +224,7 @@ class FakeGraphAPI:
         params, files = await _form(request)
         self.counter += 1
         media_id = f"up{self.counter}"
-        self.calls.append(Call("media", params, files))
+        self.calls.append(Call("media", {**params, "id": media_id}, files))
         return JSONResponse({"id": media_id})
 
     async def _media_url(self, version: str, media_id: str, request: Request) -> Response:

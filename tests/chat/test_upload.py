@@ -1,0 +1,145 @@
+"""Uploading a bill sheet in chat: preview, the three answers, and files refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+
+from models import BatchStatus, ImportBatch, Invoice
+from models.db import session_scope
+from tests.chat.conftest import ADMIN, BUDI, World
+
+ODD_NAME = "tagihan Januari ü 2031 (final).xlsx"
+
+
+def _numbers() -> set[str]:
+    with session_scope() as session:
+        return set(session.exec(select(Invoice.number)).all())
+
+
+def test_upload_preview_then_send_all(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+
+    user.send_document(ODD_NAME, (samples_dir / "01_baseline_valid.xlsx").read_bytes())
+
+    texts = "\n".join(user.texts())
+    assert "Sheet sudah dicek: 5 invoice siap, total Rp4.635.000, 5 pelanggan baru." in texts
+    assert "Kirim yang valid saja" not in user.options()
+    user.choose("Kirim semua")
+    assert "Selesai: 5 invoice diterbitkan." in user.last_text()
+    assert "INV-2031-001" in _numbers()
+
+
+def test_upload_with_errors_sends_valid_rows(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+
+    user.send_document(
+        "rows.xlsx", (samples_dir / "42_mixed_row_errors_with_title_offset.xlsx").read_bytes()
+    )
+
+    preview = "\n".join(user.texts())
+    assert "17 invoice siap" in preview
+    assert "3 masalah di 3 baris" in preview
+    for row in (8, 15, 21):
+        assert f"• Baris {row}" in preview
+    assert "Kirim semua" not in user.options()
+    annotated = [name for name in user.documents() if name.startswith("checked-")]
+    assert len(annotated) == 1
+    assert user.documents()[annotated[0]].startswith(b"PK")
+    user.choose("Kirim yang valid saja")
+    assert "Selesai: 17 invoice diterbitkan." in user.last_text()
+
+
+def test_second_upload_asks_about_first(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    user.send_document("first.xlsx", (samples_dir / "01_baseline_valid.xlsx").read_bytes())
+
+    user.send_document(
+        "second.xlsx", (samples_dir / "02_title_rows_merged_header.xlsx").read_bytes()
+    )
+
+    assert "Pratinjau sheet Anda sebelumnya masih menunggu jawaban" in user.last_text()
+    user.choose("Batalkan, pakai baru")
+    assert "Sheet sudah dicek: 5 invoice siap" in "\n".join(user.texts()[-2:])
+    with session_scope() as session:
+        batches = session.exec(select(ImportBatch).order_by(ImportBatch.id)).all()
+    assert [batch.filename for batch in batches if batch.status == BatchStatus.PREVIEW] == [
+        "second.xlsx"
+    ]
+
+
+def test_keep_first_preview(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    user.send_document("first.xlsx", (samples_dir / "01_baseline_valid.xlsx").read_bytes())
+    user.send_document(
+        "second.xlsx", (samples_dir / "42_mixed_row_errors_with_title_offset.xlsx").read_bytes()
+    )
+
+    user.choose("Simpan yang lama")
+
+    assert "Sheet sudah dicek: 5 invoice siap" in "\n".join(user.texts()[-2:])
+    user.choose("Kirim semua")
+    assert "Selesai: 5 invoice diterbitkan." in user.last_text()
+
+
+def test_cancel_preview(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    user.send_document("first.xlsx", (samples_dir / "01_baseline_valid.xlsx").read_bytes())
+
+    user.choose("Batal")
+
+    assert "Dibatalkan. Tidak ada yang dikirim." in user.last_text()
+    assert "INV-2031-001" not in _numbers()
+
+
+def test_damaged_file_explained(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+
+    user.send_document("cut.xlsx", (samples_dir / "32_truncated_zip.xlsx").read_bytes())
+
+    assert user.last_text().startswith("File ini tidak dapat dibaca: ")
+
+
+def test_oversize_document_not_downloaded(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+
+    user.send_document("big.xlsx", b"PK\x03\x04 small body", declared=60 * 1024 * 1024)
+
+    assert user.last_text() == "File ini terlalu besar. Kirim file maksimal 10 MB."
+    downloads = [
+        call.method
+        for call in user.api.calls
+        if call.method in ("getFile", "download")
+    ]
+    assert downloads == []
+
+
+def test_payer_document_refused(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat(BUDI)
+
+    user.send_document("foto.xlsx", b"PK\x03\x04 anything")
+
+    assert "Hanya staf yang mengunggah tagihan yang dapat mengirim file di sini." in "\n".join(
+        user.texts()
+    )
+    downloads = [
+        call.method
+        for call in user.api.calls
+        if call.method in ("getFile", "download")
+    ]
+    assert downloads == []
+
+
+def test_template_download(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    user.say("menu")
+
+    user.choose("Unduh template tagihan")
+
+    documents = user.documents()
+    assert list(documents) == ["template-toko-maju.xlsx"]
+    assert documents["template-toko-maju.xlsx"].startswith(b"PK")
+    assert "Isi sheet ini lalu kirim kembali ke sini sebagai file." in str(
+        user.api.calls[-1].params
+    )
