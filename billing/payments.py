@@ -160,6 +160,7 @@ def decide_payment(
     now: dt.datetime,
     raw_request: dict[str, Any],
     source: str = "snap",
+    paid_at: dt.datetime | None = None,
 ) -> PaymentOutcome:
     """Decide a payment in SNAP's order and record it when accepted.
 
@@ -188,7 +189,7 @@ def decide_payment(
         bill,
         request,
         partner_id=connection.client_id,
-        paid_at=now,
+        paid_at=paid_at or now,
         raw_request={**raw_request, "fingerprint": request.fingerprint()},
         source=source,
     )

@@ -17,7 +17,9 @@ def va_length(organisation: Organisation) -> int:
     return int(organisation.preferences.get("va_length", DEFAULT_VA_LENGTH))
 
 
-def reserve_customer_numbers(session: Session, organisation: Organisation, count: int) -> list[str]:
+def reserve_customer_numbers(
+    session: Session, organisation: Organisation, count: int
+) -> list[str]:
     """Take the next `count` customerNo values of an organisation in one atomic update.
 
     The counter only grows and every VA row is kept (paid, voided or expired), so a number
@@ -36,7 +38,8 @@ def reserve_customer_numbers(session: Session, organisation: Organisation, count
     numbers = [str(n).zfill(width) for n in range(first, last + 1)]
     if len(numbers[-1]) > width:
         raise OverflowError(
-            f"VA numbers of organisation {organisation.slug} exceed {va_length(organisation)} digits"
+            f"VA numbers of organisation {organisation.slug} exceed "
+            f"{va_length(organisation)} digits"
         )
     organisation.va_sequence = last
     return numbers
@@ -49,7 +52,7 @@ def open_virtual_accounts(
     *,
     validity_days: int = 60,
 ) -> list[VirtualAccount]:
-    """Give each invoice its own closed-amount VA, valid until `validity_days` after its due date."""
+    """Give each invoice its own closed-amount VA, valid `validity_days` past its due date."""
     numbers = reserve_customer_numbers(session, organisation, len(invoices))
     accounts = []
     for invoice, customer_no in zip(invoices, numbers, strict=True):

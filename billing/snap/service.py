@@ -1,4 +1,4 @@
-"""Handling one SNAP request from received bytes to answer, in one database transaction.
+"""Handling one SNAP request, from the received bytes to the response, in one transaction.
 
 The order of checks follows SNAP's rules for virtual accounts: token, timestamp and
 signature; X-EXTERNAL-ID unused today; mandatory and well-formed fields; then the bill.
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
-from billing.payments import Bill, decide_inquiry, decide_payment
+from billing.payments import Bill, PaymentOutcome, decide_inquiry, decide_payment
 from billing.snap import codes
 from billing.snap.auth import (
     MAX_EXTERNAL_ID_LENGTH,
@@ -99,10 +99,10 @@ class SnapRequest:
 
 
 @dataclass
-class SnapAnswer:
+class SnapResponse:
     status: int
     body: dict[str, Any]
-    # Audit details that are not part of the answer.
+    # Audit details that are not part of the response.
     partner_id: str | None = None
     virtual_account_no: str | None = None
     request_id: str | None = None
@@ -115,44 +115,44 @@ class Rejection(Exception):
         self.case = case
 
 
-Handler = Callable[[Session, SnapRequest, SnapConfig], SnapAnswer]
+Handler = Callable[[Session, SnapRequest, SnapConfig], SnapResponse]
 ParsedRequest = TypeVar("ParsedRequest")
 
 
-def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
-    """Answer one SNAP request; the answer exists only after its transaction committed."""
+def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> SnapResponse:
+    """Handle one SNAP request; the response is built only after its transaction commits."""
     handler = _HANDLERS[service]
     try:
         with session_scope(write=True) as session:
-            answer = handler(session, request, config)
-            session.add(_audit_row(service, request, answer))
+            response = handler(session, request, config)
+            session.add(_audit_row(service, request, response))
     except Exception:
         log.exception(
-            "SNAP %s request failed; answering with a general error (external id %s)",
+            "SNAP %s request failed; responding with a general error (external id %s)",
             SERVICE_NAMES[service],
             short_hash(request.header("x-external-id")),
         )
-        answer = _general_error(service, request)
-        _audit_separately(service, request, answer)
+        response = _general_error(service, request)
+        _audit_separately(service, request, response)
     log.info(
-        "SNAP %s answered %s (external id %s)",
+        "SNAP %s responded %s (external id %s)",
         SERVICE_NAMES[service],
-        answer.body.get("responseCode"),
+        response.body.get("responseCode"),
         short_hash(request.header("x-external-id")),
     )
-    return answer
+    return response
 
 
-def _general_error(service: str, request: SnapRequest) -> SnapAnswer:
+def _general_error(service: str, request: SnapRequest) -> SnapResponse:
     if service == codes.SERVICE_TOKEN:
-        return _token_answer(Case.GENERAL_ERROR)
-    return _va_answer(service, Case.GENERAL_ERROR, _loose_body(request), None)
+        return _token_response(Case.GENERAL_ERROR)
+    return _va_response(service, Case.GENERAL_ERROR, _loose_body(request), None)
 
 
-def _audit_separately(service: str, request: SnapRequest, answer: SnapAnswer) -> None:
+def _audit_separately(service: str, request: SnapRequest, response: SnapResponse) -> None:
     try:
         with session_scope(write=True) as session:
-            session.add(_audit_row(service, request, answer))
+            session.add(_audit_row(service, request, response))
     except Exception:
         log.exception("Could not store the audit row of a failed SNAP %s request", service)
 
@@ -160,7 +160,7 @@ def _audit_separately(service: str, request: SnapRequest, answer: SnapAnswer) ->
 # --- Access token (service 73) ----------------------------------------------------------
 
 
-def _token_answer(case: Case, token: str | None = None, ttl: int = 0) -> SnapAnswer:
+def _token_response(case: Case, token: str | None = None, ttl: int = 0) -> SnapResponse:
     body: dict[str, Any] = {
         "responseCode": codes.response_code(case, codes.SERVICE_TOKEN),
         "responseMessage": codes.RESPONSE_MESSAGES[case],
@@ -169,7 +169,7 @@ def _token_answer(case: Case, token: str | None = None, ttl: int = 0) -> SnapAns
     if token is not None:
         body.update(accessToken=token, tokenType="Bearer", expiresIn=str(ttl))
         logged.update(tokenType="Bearer", expiresIn=str(ttl))
-    return SnapAnswer(codes.http_status(case), body, logged_body=logged)
+    return SnapResponse(codes.http_status(case), body, logged_body=logged)
 
 
 def _in_window(request: SnapRequest, config: SnapConfig) -> bool:
@@ -184,20 +184,20 @@ def _path_matches(request: SnapRequest, connection: Connection, service: str) ->
     return request.path == connection.path_prefix + SERVICE_PATHS[service]
 
 
-def _handle_token(session: Session, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
+def _handle_token(session: Session, request: SnapRequest, config: SnapConfig) -> SnapResponse:
     client_id = request.header("x-client-key")
     connection = find_connection(session, client_id, config.default_connection)
     case = _check_token_request(request, config, connection)
     if case is not None or connection is None:
-        answer = _token_answer(case or Case.UNAUTHORIZED)
+        response = _token_response(case or Case.UNAUTHORIZED)
     else:
         ttl = config.token_ttl_seconds
         token = issue_token(
             session, client_id=connection.client_id, now=request.received_at, ttl_seconds=ttl
         )
-        answer = _token_answer(Case.SUCCESS, token, ttl)
-    answer.partner_id = client_id[:128] or None
-    return answer
+        response = _token_response(Case.SUCCESS, token, ttl)
+    response.partner_id = client_id[:128] or None
+    return response
 
 
 def _check_token_request(
@@ -246,10 +246,10 @@ def _echo_request_id(data: dict[str, Any], name: str) -> dict[str, str]:
     return {name: value} if isinstance(value, str) and len(value) <= 128 else {}
 
 
-def _va_answer(
+def _va_response(
     service: str, case: Case, data: dict[str, Any], bill: Bill | None, **extra: Any
-) -> SnapAnswer:
-    """Build an inquiry or payment answer; virtualAccountData is present on rejections too."""
+) -> SnapResponse:
+    """Build an inquiry or payment response; virtualAccountData is present on rejections too."""
     accepted = "00" if case is Case.SUCCESS else "01"
     va_data: dict[str, Any] = echo_identity(data)
     if service == codes.SERVICE_INQUIRY:
@@ -273,7 +273,7 @@ def _va_answer(
         "responseMessage": codes.RESPONSE_MESSAGES[case],
         "virtualAccountData": va_data,
     }
-    return SnapAnswer(
+    return SnapResponse(
         codes.http_status(case),
         body,
         virtual_account_no=va_data.get("virtualAccountNo"),
@@ -341,7 +341,7 @@ def _admit(
 ) -> tuple[Connection, ParsedRequest]:
     """Run the checks before the bill: size, authentication, X-EXTERNAL-ID, body fields.
 
-    Raises Rejection or BodyError with the case to answer.
+    Raises Rejection or BodyError with the case to respond with.
     """
     if request.body_too_large:
         raise Rejection(Case.INVALID_FIELD)
@@ -350,18 +350,18 @@ def _admit(
     return connection, parse(parse_json_object(request.body))
 
 
-def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
+def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) -> SnapResponse:
     data = _loose_body(request)
     try:
         connection, parsed = _admit(session, request, config, codes.SERVICE_INQUIRY, parse_inquiry)
     except (Rejection, BodyError) as rejection:
-        return _va_answer(codes.SERVICE_INQUIRY, rejection.case, data, None)
+        return _va_response(codes.SERVICE_INQUIRY, rejection.case, data, None)
 
     case, bill = decide_inquiry(session, parsed, connection=connection, now=request.received_at)
     if case is not Case.SUCCESS or bill is None:
-        answer = _va_answer(codes.SERVICE_INQUIRY, case, data, bill)
+        response = _va_response(codes.SERVICE_INQUIRY, case, data, bill)
     else:
-        answer = _va_answer(
+        response = _va_response(
             codes.SERVICE_INQUIRY,
             case,
             data,
@@ -375,19 +375,19 @@ def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) 
                 }
             ],
         )
-    answer.partner_id = connection.client_id
-    answer.request_id = parsed.inquiry_request_id
+    response.partner_id = connection.client_id
+    response.request_id = parsed.inquiry_request_id
     if bill is not None:
-        answer.virtual_account_no = bill.account.number
-    return answer
+        response.virtual_account_no = bill.account.number
+    return response
 
 
-def _handle_payment(session: Session, request: SnapRequest, config: SnapConfig) -> SnapAnswer:
+def _handle_payment(session: Session, request: SnapRequest, config: SnapConfig) -> SnapResponse:
     data = _loose_body(request)
     try:
         connection, parsed = _admit(session, request, config, codes.SERVICE_PAYMENT, parse_payment)
     except (Rejection, BodyError) as rejection:
-        return _va_answer(codes.SERVICE_PAYMENT, rejection.case, data, None)
+        return _va_response(codes.SERVICE_PAYMENT, rejection.case, data, None)
 
     outcome = decide_payment(
         session,
@@ -397,20 +397,52 @@ def _handle_payment(session: Session, request: SnapRequest, config: SnapConfig) 
         raw_request={"headers": audit_headers(request.headers), "body": data},
     )
     if outcome.replayed and outcome.payment is not None:
-        answer = SnapAnswer(
+        response = SnapResponse(
             codes.http_status(Case.SUCCESS), outcome.payment.response, logged_body={}
         )
-        answer.logged_body = answer.body
+        response.logged_body = response.body
     else:
-        answer = _va_answer(codes.SERVICE_PAYMENT, outcome.case, data, outcome.bill)
+        response = _va_response(codes.SERVICE_PAYMENT, outcome.case, data, outcome.bill)
         if outcome.payment is not None:
-            outcome.payment.response = answer.body
+            outcome.payment.response = response.body
             session.add(outcome.payment)
-    answer.partner_id = connection.client_id
-    answer.request_id = parsed.payment_request_id
+    response.partner_id = connection.client_id
+    response.request_id = parsed.payment_request_id
     if outcome.bill is not None:
-        answer.virtual_account_no = outcome.bill.account.number
-    return answer
+        response.virtual_account_no = outcome.bill.account.number
+    return response
+
+
+def record_reported_payment(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    connection: Connection,
+    now: dt.datetime,
+    source: str = "inquiry_status",
+) -> PaymentOutcome:
+    """Record a payment the bank reports outside a payment notice, as if the notice had come.
+
+    `data` is the bank's virtualAccountData (identity, paymentRequestId, paidAmount, and
+    optionally trxDateTime and referenceNo). The payment stores the response the notice would
+    have got, so a late notice with the same data gets that response again.
+    Raises BodyError when the bank's data is incomplete or malformed.
+    """
+    parsed = parse_payment(data)
+    outcome = decide_payment(
+        session,
+        parsed,
+        connection=connection,
+        now=now,
+        raw_request={"body": data},
+        source=source,
+        paid_at=parsed.trx_date_time,
+    )
+    if outcome.payment is not None and not outcome.replayed:
+        response = _va_response(codes.SERVICE_PAYMENT, Case.SUCCESS, data, outcome.bill)
+        outcome.payment.response = response.body
+        session.add(outcome.payment)
+    return outcome
 
 
 # --- Audit ------------------------------------------------------------------------------
@@ -426,7 +458,7 @@ def audit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
-def _audit_row(service: str, request: SnapRequest, answer: SnapAnswer) -> SnapRequestLog:
+def _audit_row(service: str, request: SnapRequest, response: SnapResponse) -> SnapRequestLog:
     if request.body_too_large:
         body = f"<body over {MAX_BODY_BYTES} bytes, not kept>"
     else:
@@ -437,15 +469,15 @@ def _audit_row(service: str, request: SnapRequest, answer: SnapAnswer) -> SnapRe
         received_at=request.received_at,
         service=SERVICE_NAMES[service],
         path=request.relative_path[:255],
-        partner_id=(answer.partner_id or request.header("x-partner-id"))[:128] or None,
+        partner_id=(response.partner_id or request.header("x-partner-id"))[:128] or None,
         external_id=request.header("x-external-id")[:64] or None,
-        virtual_account_no=(answer.virtual_account_no or "").replace(" ", "")[:40] or None,
-        request_id=(answer.request_id or "")[:128] or None,
+        virtual_account_no=(response.virtual_account_no or "").replace(" ", "")[:40] or None,
+        request_id=(response.request_id or "")[:128] or None,
         headers=audit_headers(request.headers),
         body=body,
-        http_status=answer.status,
-        response_code=str(answer.body.get("responseCode", ""))[:7],
-        response=answer.logged_body,
+        http_status=response.status,
+        response_code=str(response.body.get("responseCode", ""))[:7],
+        response=response.logged_body,
     )
 
 

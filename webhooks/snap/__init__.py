@@ -1,6 +1,6 @@
 """SNAP bank endpoints: access token, VA inquiry, VA payment.
 
-The routes only carry bytes to billing.snap.service and its answer back.
+The routes only carry bytes to billing.snap.service and its response back.
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ def _endpoint(service: str, config: SnapConfig) -> Callable[[Request], Awaitable
             received_at=utcnow(),
             body_too_large=too_large,
         )
-        answer = await run_in_threadpool(handle_request, service, snap_request, config)
+        response = await run_in_threadpool(handle_request, service, snap_request, config)
         return JSONResponse(
-            answer.body,
-            status_code=answer.status,
+            response.body,
+            status_code=response.status,
             headers={"X-TIMESTAMP": format_timestamp(utcnow())},
         )
 
