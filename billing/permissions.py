@@ -98,14 +98,18 @@ def require(
     classes: list[str] | None = None,
     allowed_classes: list[str] | None = None,
 ) -> None:
-    """Raise PermissionDenied unless the role may take the action (on these classes)."""
+    """Raise PermissionDenied unless the role may take the action (on these classes).
+
+    classes=None asks only whether the role may take the action at all (to show a menu
+    entry). A list, empty for the whole school, is checked against a teacher's own classes.
+    """
     if not is_allowed(role, action):
         raise PermissionDenied(
             "permission.denied",
             N_("Your role ({role}) cannot do this. Ask your organisation's super admin."),
             role=str(role),
         )
-    if Role(role) is Role.TEACHER and action in CLASS_SCOPED_FOR_TEACHERS:
+    if classes is not None and Role(role) is Role.TEACHER and action in CLASS_SCOPED_FOR_TEACHERS:
         outside = sorted(set(classes or []) - set(allowed_classes or []))
         if not classes or outside:
             raise PermissionDenied(

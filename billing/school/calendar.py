@@ -311,3 +311,24 @@ def month_text(view: MonthView, language: str | None) -> str:
         when = describe_event_dates(event, language)
         lines.append(f"• {when}: {event_title(event, language)} ({classes})")
     return "\n".join(lines)
+
+
+_DATES_TEXT = re.compile(
+    r"(?P<start>\S+)(?:\s*(?:-|–|s/d|sampai|to|until)\s*(?P<end>\d\S*))?(?:\s+(?P<time>\d{1,2}[:.]\d{2}))?"
+)
+
+
+def parse_event_dates(text: str) -> tuple[dt.date, dt.date | None, dt.time | None]:
+    """Read dates typed in chat: "31/12/2026", "31/12/2026 07:30", "2/1/2027 - 4/1/2027"."""
+    match = _DATES_TEXT.fullmatch(" ".join(text.split()))
+    start = cell_date(match["start"]) if match else None
+    end = cell_date(match["end"]) if match and match["end"] else None
+    time = cell_time(match["time"]) if match and match["time"] else None
+    if match is None or start is None or (match["end"] and end is None) or time is False:
+        raise UserError(
+            "school.event_dates_invalid",
+            "The dates {value} are invalid. Write 31/12/2026, 31/12/2026 07:30 or "
+            "2/1/2027 - 4/1/2027.",
+            value=text,
+        )
+    return start, end, time or None

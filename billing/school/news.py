@@ -39,7 +39,7 @@ class NewsContent:
         )
 
 
-def _check_content(content: NewsContent) -> None:
+def check_content(content: NewsContent) -> None:
     pairs = {"id": (content.title_id, content.text_id), "en": (content.title_en, content.text_en)}
     for language, (title, text) in pairs.items():
         if bool(title) != bool(text):
@@ -133,7 +133,7 @@ def post_news(
     classes = clean_classes(audience)
     _require_post(actor, classes)
     content = content.cleaned()
-    _check_content(content)
+    check_content(content)
     _check_photo(photo)
     check_classes_exist(session, organisation, classes)
     post = NewsPost(
@@ -177,7 +177,7 @@ def correct_news(
     if post.withdrawn_at is not None:
         raise UserError("school.news_withdrawn", "News post {id} was withdrawn.", id=str(post.id))
     content = content.cleaned()
-    _check_content(content)
+    check_content(content)
     _check_photo(photo)
     post.title_id, post.title_en = content.title_id, content.title_en
     post.body_id, post.body_en = content.text_id, content.text_en
@@ -280,7 +280,7 @@ def list_news(
     session: Session, organisation: Organisation, actor: Actor, *, limit: int = 20
 ) -> list[NewsPost]:
     """Return the newest posts for staff, withdrawn ones included; teachers see their classes."""
-    actor.require(Action.NEWS_POST, classes=list(actor.classes) or None)
+    actor.require(Action.NEWS_POST)
     posts = _recent_posts(session, organisation)
     if actor.role == "teacher":
         own = set(actor.classes)

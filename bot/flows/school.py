@@ -1,7 +1,7 @@
-"""School flows: staff management, news, calendar and monthly fees for staff; news and the
-calendar for parents.
+"""School chat flows. Staff manage staff, news, the calendar and monthly fees, and parents
+read news and the calendar.
 
-Buttons are CallbackData(Op.EXTENSION, key=Key..., value=int); typed answers arrive in the
+Buttons are CallbackData(Op.EXTENSION, key=Key..., value=int). Typed text arrives in the
 SchoolState states. Each handler checks the role through the billing.school functions.
 """
 
@@ -810,7 +810,7 @@ PHRASES = [
 
 
 def _asking_again(handler: registry.Handler) -> registry.Handler:
-    """Wrap a typed-answer handler: on a UserError, explain and wait for a new answer.
+    """Wrap a typed-text handler: on a UserError, show it and wait for the text again.
 
     The core would otherwise end the conversation on the error, and the person would have to
     start the flow again for one mistyped value.
