@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import calendar as stdlib_calendar
 import datetime as dt
+import functools
 import io
+from pathlib import Path
 
 from babel.dates import get_day_names
 from PIL import Image, ImageDraw, ImageFont
@@ -13,6 +15,7 @@ from billing.school.calendar import MonthView, describe_event_dates, event_title
 from locales import normalise_language, tr
 from models import CalendarEvent
 
+FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "DejaVuSans.ttf"
 WIDTH = 980
 MARGIN = 24
 HEADER_HEIGHT = 70
@@ -37,8 +40,12 @@ GRID = (206, 212, 218)
 WEEKEND = (248, 240, 240)
 
 
+@functools.cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    # Pillow's bundled default font covers the Latin letters Indonesian and English use.
+    # DejaVu Sans ships with the project (billing/fonts) and covers Latin, Greek and Cyrillic
+    # names. Pillow's own default font, used when the file is missing, covers basic Latin.
+    if FONT_FILE.is_file():
+        return ImageFont.truetype(str(FONT_FILE), size)
     return ImageFont.load_default(size=size)
 
 

@@ -10,9 +10,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import select
 
-from models import Invoice, Notice, NoticeKind, Student, VirtualAccount
+from models import Invoice, InvoiceStatus, Notice, NoticeKind, Student, VirtualAccount
 from models.db import session_scope
 from tagih.cli.main import cli
+from tagih.settings import get_settings, reset_settings_cache
+from tests.bank.conftest import ServerThread
+from webhooks.app import create_app
 
 SUPER_ADMIN = "081200000001"
 FINANCE = "081200000002"
@@ -242,3 +245,34 @@ def test_cli_unknown_staff_phone(sqlite_database: str) -> None:
     _register_school()
     result = _fails("student", "list", as_phone="081399999999")
     assert "No active staff member" in result.stderr
+
+
+def test_spp_paid_through_bank_simulator(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SNAP_DEV_KEY_FILE", str(tmp_path / "dev-bank-key.pem"))
+    reset_settings_cache()
+    _register_school()
+    _school(
+        "fees", "add", "--component", "SPP", "--amount", "350000", "--day", "10", as_phone=FINANCE
+    )
+    _school("fees", "run", "--period", "2027-01", as_phone=FINANCE)
+    before = json.loads(_school("bills", "--parent", "081300000001", "--json").output)
+    vas = [bill["va"] for child in before["children"] for bill in child["bills"]]
+    assert len(vas) == 2
+
+    with ServerThread(create_app(get_settings())) as server:
+        for va in vas:
+            _run("bank", "pay", va, "350000", "--url", server.url)
+        again = CliRunner().invoke(cli, ["bank", "pay", vas[0], "350000", "--url", server.url])
+
+    assert again.exit_code == 1  # a paid VA takes no second payment
+    after = json.loads(_school("bills", "--parent", "081300000001", "--json").output)
+    assert after["count"] == 0
+    with session_scope() as session:
+        statuses = {i.number: i.status for i in session.exec(select(Invoice))}
+        receipts = session.exec(select(Notice).where(Notice.kind == NoticeKind.RECEIPT)).all()
+    assert statuses["SPP-2027-01-1001"] == InvoiceStatus.PAID
+    assert statuses["SPP-2027-01-1002"] == InvoiceStatus.PAID
+    assert statuses["SPP-2027-01-1003"] == InvoiceStatus.ISSUED
+    assert [r.recipient_phone for r in receipts] == ["+6281300000001", "+6281300000001"]
