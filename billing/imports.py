@@ -66,7 +66,7 @@ def resolve_type(organisation: Organisation, name: str | SheetType | None) -> Sh
         "sheet.type_invalid",
         "The sheet type {name} does not fit a {kind} organisation. Use bills, or {other}.",
         name=name,
-        kind=organisation.kind.value,
+        kind=OrgKind(organisation.kind).value,
         other="students" if organisation.kind == OrgKind.SCHOOL else "customers",
     )
 

@@ -105,6 +105,11 @@ def parse_customers(data: SheetData, problems: Problems, deadline: float) -> lis
             continue
         contact.language = language
         key = contact_key(contact)
+        if not book.check(contact, row.number, Field.PHONE):
+            # One phone for two names: neither row can be trusted.
+            customers = [c for c in customers if c.rows != [first_row_of.get(key)]]
+            problems.invalid_rows.add(first_row_of.get(key, row.number))
+            continue
         if key in first_row_of:
             problems.error(
                 "customer.duplicate",
@@ -118,9 +123,7 @@ def parse_customers(data: SheetData, problems: Problems, deadline: float) -> lis
                 row=row.number,
                 rows=[first_row_of[key], row.number],
             )
-            customers = [c for c in customers if c.rows != [first_row_of[key]]]
-            continue
-        if not book.check(contact, row.number, Field.PHONE):
+            problems.invalid_rows.discard(first_row_of[key])
             continue
         first_row_of[key] = row.number
         customers.append(contact)
