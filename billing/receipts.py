@@ -122,4 +122,15 @@ def render_receipt_pdf(session: Session, invoice_id: int, language: str | None) 
         4,
         tr(language, "This receipt was issued electronically and is valid without a signature."),
     )
-    return bytes(pdf.output())
+    try:
+        return bytes(pdf.output())
+    finally:
+        _close_fonts(pdf)
+
+
+def _close_fonts(pdf: FPDF) -> None:
+    """Close the font files fpdf2 opened lazily; it never closes them itself (fpdf2 2.8.9)."""
+    for font in pdf.fonts.values():
+        ttfont = getattr(font, "ttfont", None)
+        if ttfont is not None:
+            ttfont.close()
