@@ -90,7 +90,7 @@ def _register_handlers(webhook: WhatsAppWebhook) -> None:
     @wa.on_message_status()
     async def on_status(client: WhatsApp, status: MessageStatus) -> None:
         with session_scope(write=True) as session:
-            record_delivery_status(session, status.id, str(status.status), status_error(status))
+            record_delivery_status(session, status.id, status.status.value, status_error(status))
 
     @wa.on_raw_update()
     async def on_done(client: WhatsApp, update: RawUpdate) -> None:

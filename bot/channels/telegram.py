@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -71,6 +72,14 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if current or not pieces:
         pieces.append(current)
     return pieces
+
+
+def opt_in_timedelta() -> None:
+    """Take python-telegram-bot's timedelta time periods (PTB_TIMEDELTA, since v22.2).
+
+    Without it, reading RetryAfter.retry_after emits a deprecation warning in PTB 22.
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -276,6 +285,7 @@ def outbound_channel(settings: Settings) -> OutboundTelegram | None:
     """Return the Telegram channel for the notice sender, or None when it is not configured."""
     if settings.telegram_bot_token is None:
         return None
+    opt_in_timedelta()
     base = settings.telegram_api_base_url.rstrip("/")
     bot = Bot(
         settings.telegram_bot_token.get_secret_value(),
@@ -288,6 +298,7 @@ def outbound_channel(settings: Settings) -> OutboundTelegram | None:
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
     """Build the PTB Application for webhook use: no updater, API base URL from settings."""
     assert settings.telegram_bot_token is not None
+    opt_in_timedelta()
     base = settings.telegram_api_base_url.rstrip("/")
     application = (
         ApplicationBuilder()

@@ -40,6 +40,7 @@ FINANCE = "+6281200000001"
 SCHOOL_ADMIN = "+6281200000002"
 TEACHER = "+6281200000003"
 BUDI = "+6281299990000"  # customer, Indonesian
+RINA_EMAIL = "rina@example.co.id"  # customer registered by e-mail only
 ALICE = "+6281299990001"  # customer, English
 PARENT = "+6281277770000"  # school parent of two children
 MULTI = "+6281266660000"  # customer of the merchant and parent at the school
@@ -138,6 +139,7 @@ def seed_world(open_bills_for_budi: int = 3) -> World:
         session.add(
             Customer(organisation_id=merchant.id, name="Budi Santoso", phone=BUDI, language="id")
         )
+        session.add(Customer(organisation_id=merchant.id, name="Rina Email", email=RINA_EMAIL))
         session.flush()
         drafts = [
             _draft(f"INV-{index:03}", "Budi Santoso", BUDI, 150_000 * index)

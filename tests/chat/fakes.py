@@ -88,6 +88,7 @@ class FakeBotAPI:
         self.calls: list[Call] = []
         self.files: dict[str, bytes] = {}
         self.flood: list[tuple[str, int]] = []  # (method, retry_after) answered once each
+        self.broken: list[str] = []  # methods answered once each with a server error
         self.message_id = 100
         self.app = FastAPI()
         self.app.post("/bot{token}/{method}")(self._call)
@@ -122,6 +123,11 @@ class FakeBotAPI:
                     "parameters": {"retry_after": retry_after},
                 }
                 return JSONResponse(body, 429)
+        if method in self.broken:
+            self.broken.remove(method)
+            self.calls.append(Call(f"{method}:broken", params, files))
+            body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+            return JSONResponse(body, 500)
         self.calls.append(Call(method, params, files))
         return JSONResponse({"ok": True, "result": self._result(method, params)})
 

@@ -107,11 +107,7 @@ def test_oversize_document_not_downloaded(world: World, chat) -> None:  # type: 
     user.send_document("big.xlsx", b"PK\x03\x04 small body", declared=60 * 1024 * 1024)
 
     assert user.last_text() == "File ini terlalu besar. Kirim file maksimal 10 MB."
-    downloads = [
-        call.method
-        for call in user.api.calls
-        if call.method in ("getFile", "download")
-    ]
+    downloads = [call.method for call in user.api.calls if call.method in ("getFile", "download")]
     assert downloads == []
 
 
@@ -123,11 +119,7 @@ def test_payer_document_refused(world: World, chat) -> None:  # type: ignore[no-
     assert "Hanya staf yang mengunggah tagihan yang dapat mengirim file di sini." in "\n".join(
         user.texts()
     )
-    downloads = [
-        call.method
-        for call in user.api.calls
-        if call.method in ("getFile", "download")
-    ]
+    downloads = [call.method for call in user.api.calls if call.method in ("getFile", "download")]
     assert downloads == []
 
 
