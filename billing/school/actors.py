@@ -62,11 +62,20 @@ def actor_for_phone(session: Session, organisation: Organisation, phone: str) ->
     return Actor.from_staff(staff)
 
 
+def class_key(name: str) -> str:
+    """Fold a class name for comparison: "7a " and "7A" are one class.
+
+    Students registered from a sheet keep the class as typed, so every comparison with a
+    student's class goes through this fold.
+    """
+    return " ".join(str(name).split()).upper()
+
+
 def clean_classes(classes: list[str] | tuple[str, ...] | None) -> list[str]:
-    """Strip, upper-case and de-duplicate class names, keeping their order: "7a " -> "7A"."""
+    """Fold and de-duplicate class names, keeping their order: ["7a ", "7A"] -> ["7A"]."""
     seen: list[str] = []
     for name in classes or ():
-        cleaned = " ".join(str(name).split()).upper()
+        cleaned = class_key(name)
         if cleaned and cleaned not in seen:
             seen.append(cleaned)
     return seen

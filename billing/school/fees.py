@@ -20,7 +20,7 @@ from billing.invoices import (
     issue_invoices,
 )
 from billing.permissions import Action
-from billing.school.actors import OPERATOR, Actor, clean_classes, require_school
+from billing.school.actors import OPERATOR, Actor, class_key, clean_classes, require_school
 from billing.school.students import check_classes_exist, payer_for
 from models import Customer, Organisation, RecurringFee, Student
 
@@ -194,7 +194,7 @@ def preview_recurring_run(
     items: dict[int, FeeRunItem] = {}
     for fee in active_fees(session, organisation):
         for student in students:
-            if fee.classes and student.class_name not in fee.classes:
+            if fee.classes and class_key(student.class_name) not in fee.classes:
                 continue
             due = _due_date(year, month, fee.day_of_month)
             item = items.get(student.id)

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from billing.errors import NotFound, UserError
 from billing.notices import queue_notice
 from billing.permissions import Action
-from billing.school.actors import Actor, clean_classes, require_school
+from billing.school.actors import Actor, class_key, clean_classes, require_school
 from billing.school.students import check_classes_exist, children_of, parents_of_classes
 from locales import normalise_language
 from models import Customer, NewsPost, Notice, NoticeKind, NoticeStatus, Organisation
@@ -233,7 +233,7 @@ def parent_classes(
         children = [child for child in children if child.id == student_id]
         if not children:
             raise NotFound("school.child_not_found", "This student is not your child.")
-    return {child.class_name for child in children}
+    return {class_key(child.class_name) for child in children}
 
 
 def latest_news_for_parent(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from billing.errors import NotFound, UserError
 from billing.permissions import Action
 from billing.phones import normalise_phone
-from billing.school.actors import Actor, clean_classes, require_school
+from billing.school.actors import Actor, class_key, clean_classes, require_school
 from billing.school.staff import checked_email, checked_phone
 from locales import LANGUAGES
 from models import Customer, Organisation, Student, StudentGuardian
@@ -95,7 +95,7 @@ def list_students(
     actor.require(Action.STUDENT_MANAGE)
     query = select(Student).where(Student.organisation_id == organisation.id)
     if class_name:
-        query = query.where(Student.class_name == clean_classes([class_name])[0])
+        query = query.where(func.upper(Student.class_name) == class_key(class_name))
     if not include_archived:
         query = query.where(Student.active == True)  # noqa: E712
     return list(session.exec(query.order_by(Student.class_name, Student.name)).all())
@@ -108,7 +108,7 @@ def school_classes(session: Session, organisation: Organisation) -> list[str]:
         .where(Student.organisation_id == organisation.id, Student.active == True)  # noqa: E712
         .distinct()
     ).all()
-    return sorted(name for name in names if name)
+    return sorted({class_key(name) for name in names if name.strip()})
 
 
 def check_classes_exist(session: Session, organisation: Organisation, classes: list[str]) -> None:
@@ -303,7 +303,7 @@ def parents_of_classes(
         .where(Student.organisation_id == organisation.id, Student.active == True)  # noqa: E712
     )
     if classes:
-        query = query.where(col(Student.class_name).in_(classes))
+        query = query.where(func.upper(Student.class_name).in_(classes))
     return list(session.exec(query.distinct().order_by(Customer.id)).all())
 
 
@@ -336,16 +336,17 @@ def promote_classes(
         select(Student).where(
             Student.organisation_id == organisation.id,
             Student.active == True,  # noqa: E712
-            col(Student.class_name).in_(sorted(set(moves) | leaving)),
+            func.upper(Student.class_name).in_(sorted(set(moves) | leaving)),
         )
     ).all()
     now = utcnow()
     for student in students:
-        if student.class_name in leaving:
+        old = class_key(student.class_name)
+        if old in leaving:
             student.active, student.archived_at = False, now
             result.archived += 1
         else:
-            student.class_name = moves[student.class_name]
+            student.class_name = moves[old]
             result.moved[student.class_name] = result.moved.get(student.class_name, 0) + 1
     session.flush()
     return result

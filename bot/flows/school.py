@@ -51,6 +51,13 @@ class SchoolState(StrEnum):
     EVENT_TITLE = "school_event_title"
     EVENT_DATES = "school_event_dates"
     EVENT_AUDIENCE = "school_event_audience"
+    STUDENT_NIS = "school_student_nis"
+    STUDENT_NAME = "school_student_name"
+    STUDENT_CLASS = "school_student_class"
+    PARENT_NIS = "school_parent_nis"
+    PARENT_NAME = "school_parent_name"
+    PARENT_CONTACT = "school_parent_contact"
+    ARCHIVE_NIS = "school_archive_nis"
 
 
 class Key(StrEnum):
@@ -77,6 +84,10 @@ class Key(StrEnum):
     CHILD = "s_child"  # value: student id, 0 for every child
     FEES_MONTH = "s_fee_month"  # value: months since year 0
     FEES_RUN = "s_fee_run"  # value: months since year 0
+    STUDENT_ADD = "s_student_add"
+    STUDENT_ARCHIVE = "s_student_arch"
+    STUDENT_ARCHIVE_OK = "s_student_arch_ok"  # value: student id
+    PARENT_LINK = "s_parent_link"  # value: student id, 0 to ask for the NIS
 
 
 # --- Shared helpers ------------------------------------------------------------------------
@@ -680,6 +691,167 @@ async def child_chosen(turn: Turn) -> Step:
     return _news_list_step(turn, child)
 
 
+# --- Students and parents (admin) ----------------------------------------------------------
+
+
+async def students_menu(turn: Turn) -> Step:
+    actor = _actor(turn)
+    found = students.list_students(turn.session, turn.org, actor)
+
+    counts: dict[str, int] = {}
+    for student in found:
+        counts[student.class_name] = counts.get(student.class_name, 0) + 1
+    lines = [
+        tr(turn.language, "Students of {school}: {count}", school=turn.org.name, count=len(found))
+    ]
+    lines += [f"• {name}: {count}" for name, count in sorted(counts.items())]
+    buttons = (
+        _button(tr(turn.language, "Add student"), Key.STUDENT_ADD),
+        _button(tr(turn.language, "Link a parent"), Key.PARENT_LINK),
+        _button(tr(turn.language, "Archive student"), Key.STUDENT_ARCHIVE),
+        _home(turn),
+    )
+    return Step([Text("\n".join(lines), buttons)])
+
+
+async def student_add(turn: Turn) -> Step:
+    turn.require(Action.STUDENT_MANAGE)
+
+    ask = tr(turn.language, "What is the student number (NIS)?")
+    return _say(turn, ask, SchoolState.STUDENT_NIS)
+
+
+async def student_nis_typed(turn: Turn) -> Step:
+    turn.require(Action.STUDENT_MANAGE)
+    nis = turn.inbound.text.strip()
+
+    ask = tr(turn.language, "What is the student's full name?")
+    return _say(turn, ask, SchoolState.STUDENT_NAME, nis=nis)
+
+
+async def student_name_typed(turn: Turn) -> Step:
+    turn.require(Action.STUDENT_MANAGE)
+    name = " ".join(turn.inbound.text.split())
+
+    ask = tr(turn.language, "Which class is {name} in? For example: 7A", name=name)
+    return _say(turn, ask, SchoolState.STUDENT_CLASS, **{**turn.data, "name": name})
+
+
+async def student_class_typed(turn: Turn) -> Step:
+    data = turn.data
+    student = students.add_student(
+        turn.session,
+        turn.org,
+        _actor(turn),
+        nis=data.get("nis", ""),
+        name=data.get("name", ""),
+        class_name=turn.inbound.text,
+    )
+
+    text = tr(
+        turn.language,
+        "Registered {name} ({nis}) in class {class_name}.",
+        name=student.name,
+        nis=student.nis,
+        class_name=student.class_name,
+    )
+    buttons = (
+        _button(tr(turn.language, "Link a parent"), Key.PARENT_LINK, student.id),
+        _home(turn),
+    )
+    return Step([Text(text, buttons)])
+
+
+async def parent_link(turn: Turn) -> Step:
+    turn.require(Action.PARENT_MANAGE)
+    student_id = _value(turn)
+    if student_id:
+        student = turn.session.get(Student, student_id)
+        if student is None or student.organisation_id != turn.org.id:
+            return menu_step(turn)
+        return _ask_parent_name(turn, student)
+
+    ask = tr(turn.language, "What is the student number (NIS) of the child?")
+    return _say(turn, ask, SchoolState.PARENT_NIS)
+
+
+def _ask_parent_name(turn: Turn, student: Student) -> Step:
+    ask = tr(turn.language, "What is the name of {student}'s parent?", student=student.name)
+    return _say(turn, ask, SchoolState.PARENT_NAME, nis=student.nis)
+
+
+async def parent_nis_typed(turn: Turn) -> Step:
+    turn.require(Action.PARENT_MANAGE)
+    student = students.get_student(turn.session, turn.org, turn.inbound.text)
+
+    return _ask_parent_name(turn, student)
+
+
+async def parent_name_typed(turn: Turn) -> Step:
+    turn.require(Action.PARENT_MANAGE)
+    name = " ".join(turn.inbound.text.split())
+
+    ask = tr(turn.language, "What is {name}'s mobile number or e-mail address?", name=name)
+    return _say(turn, ask, SchoolState.PARENT_CONTACT, **{**turn.data, "name": name})
+
+
+async def parent_contact_typed(turn: Turn) -> Step:
+    actor = _actor(turn)
+    contact = turn.inbound.text.strip()
+    is_email = "@" in contact
+    student = students.get_student(turn.session, turn.org, turn.data.get("nis", ""))
+    parent = students.add_parent(
+        turn.session,
+        turn.org,
+        actor,
+        name=turn.data.get("name", ""),
+        phone=None if is_email else contact,
+        email=contact if is_email else None,
+    )
+    students.link_parent(turn.session, turn.org, actor, student=student, parent=parent)
+
+    done = tr(
+        turn.language, "Linked {parent} to {student}.", parent=parent.name, student=student.name
+    )
+    return _say(turn, done)
+
+
+async def student_archive(turn: Turn) -> Step:
+    turn.require(Action.STUDENT_MANAGE)
+
+    ask = tr(turn.language, "What is the student number (NIS) of the student who left?")
+    return _say(turn, ask, SchoolState.ARCHIVE_NIS)
+
+
+async def archive_nis_typed(turn: Turn) -> Step:
+    turn.require(Action.STUDENT_MANAGE)
+    student = students.get_student(turn.session, turn.org, turn.inbound.text)
+
+    text = tr(
+        turn.language,
+        "Archive {name} ({nis}, class {class_name})? Their bills and receipts stay.",
+        name=student.name,
+        nis=student.nis,
+        class_name=student.class_name,
+    )
+    buttons = (
+        _button(tr(turn.language, "Yes, archive"), Key.STUDENT_ARCHIVE_OK, student.id),
+        _home(turn),
+    )
+    return Step([Text(text, buttons)])
+
+
+async def student_archive_confirmed(turn: Turn) -> Step:
+    student = turn.session.get(Student, _value(turn))
+    if student is None or student.organisation_id != turn.org.id:
+        return menu_step(turn)
+    students.archive_student(turn.session, turn.org, _actor(turn), student)
+
+    return _say(
+        turn, tr(turn.language, "Archived {name} ({nis}).", name=student.name, nis=student.nis)
+    )
+
+
 # --- Monthly fees (finance) ----------------------------------------------------------------
 
 
@@ -748,7 +920,8 @@ async def fees_run(turn: Turn) -> Step:
 # --- Registration --------------------------------------------------------------------------
 
 MENU = [
-    ("school_staff", N_("Staff"), staff_menu, Action.STAFF_MANAGE, 60),
+    ("school_staff", N_("Staff"), staff_menu, Action.STAFF_MANAGE, 59),
+    ("school_students", N_("Students"), students_menu, Action.STUDENT_MANAGE, 60),
     ("school_news", N_("Post news"), news_menu, Action.NEWS_POST, 61),
     ("school_event", N_("Add event"), event_new, Action.CALENDAR_EDIT, 62),
     (
@@ -785,6 +958,10 @@ BUTTONS = {
     Key.CHILD: child_chosen,
     Key.FEES_MONTH: fees_month,
     Key.FEES_RUN: fees_run,
+    Key.STUDENT_ADD: student_add,
+    Key.STUDENT_ARCHIVE: student_archive,
+    Key.STUDENT_ARCHIVE_OK: student_archive_confirmed,
+    Key.PARENT_LINK: parent_link,
 }
 
 TYPED = {
@@ -800,6 +977,13 @@ TYPED = {
     SchoolState.EVENT_TITLE: event_title_typed,
     SchoolState.EVENT_DATES: event_dates_typed,
     SchoolState.EVENT_AUDIENCE: audience_typed,
+    SchoolState.STUDENT_NIS: student_nis_typed,
+    SchoolState.STUDENT_NAME: student_name_typed,
+    SchoolState.STUDENT_CLASS: student_class_typed,
+    SchoolState.PARENT_NIS: parent_nis_typed,
+    SchoolState.PARENT_NAME: parent_name_typed,
+    SchoolState.PARENT_CONTACT: parent_contact_typed,
+    SchoolState.ARCHIVE_NIS: archive_nis_typed,
 }
 
 PHRASES = [

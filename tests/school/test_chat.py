@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from billing.school.students import children_of
 from bot.core import Inbound, SharedContact, decode_callback, handle_inbound
 from bot.replies import Document, Photo, Reply, Text
-from models import CalendarEvent, Invoice, NewsPost, Notice, NoticeKind, StaffUser
+from models import CalendarEvent, Invoice, NewsPost, Notice, NoticeKind, StaffUser, Student
 from models.db import session_scope
 from tests.school.conftest import School, seed_school
 
@@ -97,28 +98,15 @@ async def _chat(channel: str, phone: str) -> Chat:
 
 
 async def test_menus_follow_roles(school_chat: School, channel: str) -> None:
+    staff_entries = {"Siswa", "Kirim berita", "Tambah kegiatan", "Kalender sekolah"}
     expected = {
-        SUPER_ADMIN: {
-            "Staf",
-            "Kirim berita",
-            "Tambah kegiatan",
-            "Kalender sekolah",
-            "Biaya bulanan",
-        },
+        SUPER_ADMIN: staff_entries | {"Staf", "Biaya bulanan"},
         FINANCE: {"Biaya bulanan"},
-        ADMIN: {"Kirim berita", "Tambah kegiatan", "Kalender sekolah"},
-        TEACHER: {"Kirim berita", "Tambah kegiatan", "Kalender sekolah"},
+        ADMIN: staff_entries,
+        TEACHER: staff_entries - {"Siswa"},
         PARENT: {"Berita sekolah", "Kalender"},
     }
-    school_entries = {
-        "Staf",
-        "Kirim berita",
-        "Tambah kegiatan",
-        "Kalender sekolah",
-        "Biaya bulanan",
-        "Berita sekolah",
-        "Kalender",
-    }
+    school_entries = staff_entries | {"Staf", "Biaya bulanan", "Berita sekolah", "Kalender"}
     for phone, entries in expected.items():
         chat = await _chat(channel, phone)
         assert set(chat.buttons()) & school_entries == entries, phone
@@ -284,3 +272,42 @@ async def test_parent_cannot_use_staff_buttons(school_chat: School, channel: str
     parent = await _chat(channel, PARENT)
     await parent._send(callback=decode_callback(payload))
     assert "tidak dapat melakukan ini" in parent.text()
+
+
+async def test_admin_registers_student_and_parent(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, ADMIN)
+    await chat.tap("Siswa")
+    assert "Siswa SMP Harapan: 4" in chat.text()
+    await chat.tap("Tambah siswa")
+    await chat.say("1001")
+    await chat.say("Duplikat")
+    await chat.say("7A")
+    assert "sudah dipakai Ani" in chat.text()
+    await chat.say("menu")
+    await chat.tap("Siswa")
+    await chat.tap("Tambah siswa")
+    await chat.say("2001")
+    await chat.say("Eka  Putri")
+    await chat.say("7b")
+    assert "Eka Putri (2001) terdaftar di kelas 7B." in chat.text()
+    await chat.tap("Hubungkan orang tua")
+    await chat.say("Ibu Ani")
+    await chat.say("0813-0000-0001")
+    assert "Ibu Ani dihubungkan dengan Eka Putri." in chat.text()
+    with session_scope() as session:
+        children = [c.name for c in children_of(session, school_chat.parents["Ibu Ani"])]
+    assert children == ["Ani", "Bayu", "Eka Putri"]
+
+
+async def test_admin_archives_student(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, ADMIN)
+    await chat.tap("Siswa")
+    await chat.tap("Arsipkan siswa")
+    await chat.say("9999")
+    assert "Silakan coba lagi" in chat.text()
+    await chat.say("1003")
+    await chat.tap("Ya, arsipkan")
+    assert "Citra (1003) diarsipkan." in chat.text()
+    with session_scope() as session:
+        citra = session.get(Student, school_chat.students["1003"])
+    assert not citra.active

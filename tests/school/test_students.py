@@ -167,3 +167,47 @@ def test_archiving_keeps_bills_and_links(school: School) -> None:
     assert "1003" not in active
     assert parents == []
     assert [child.nis for child in all_children] == ["1003"]
+
+
+def test_sheet_spelled_class_matches(school: School) -> None:
+    """Students imported from a sheet keep the class as typed ("7a"); it is the same class."""
+    from billing.school.fees import add_recurring_fee, preview_recurring_run
+    from billing.school.news import NewsContent, post_news
+
+    with write() as session:
+        organisation = organisation_of(session, school)
+        eka = Student(organisation_id=organisation.id, nis="2001", name="Eka", class_name="7a")
+        session.add(eka)
+        session.flush()
+        parent = add_parent(
+            session, organisation, school.actors["admin"], name="Ibu Eka", phone="081300000005"
+        )
+        link_parent(session, organisation, school.actors["admin"], student=eka, parent=parent)
+        _, notified = post_news(
+            session,
+            organisation,
+            school.actors["teacher"],
+            content=NewsContent(title_id="Rapat", text_id="Rapat kelas."),
+            audience=["7A"],
+        )
+        add_recurring_fee(
+            session,
+            organisation,
+            school.actors["finance"],
+            component="SPP",
+            amount=350000,
+            day_of_month=10,
+            classes=["7A"],
+        )
+        billed = [
+            i.student.nis for i in preview_recurring_run(session, organisation, "2027-01").items
+        ]
+        in_class = [
+            s.nis
+            for s in list_students(session, organisation, school.actors["admin"], class_name="7A")
+        ]
+        promote_classes(session, organisation, school.actors["admin"], mapping={"7A": "8A"})
+    assert notified == 2
+    assert "2001" in billed
+    assert "2001" in in_class
+    assert eka.class_name == "8A"
