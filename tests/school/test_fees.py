@@ -12,6 +12,7 @@ from billing.school.bills import open_bills_for_parent
 from billing.school.fees import (
     add_recurring_fee,
     preview_recurring_run,
+    run_due_recurring_fees,
     run_recurring_fees,
 )
 from billing.school.students import add_student, archive_student
@@ -211,3 +212,16 @@ def test_parent_bills_grouped_by_child(school: School) -> None:
 def test_parent_bills_unknown_parent(school: School) -> None:
     with write() as session:
         assert open_bills_for_parent(session, 999999).children == []
+
+
+def test_scheduled_run_bills_current_month_once(school: School) -> None:
+    _add_fees(school)
+    late_utc = dt.datetime(2027, 1, 31, 18, 0, tzinfo=dt.UTC)  # 1 February in Jakarta
+    with write() as session:
+        organisation = organisation_of(session, school)
+        first = run_due_recurring_fees(session, organisation, now=late_utc)
+        second = run_due_recurring_fees(session, organisation, now=late_utc)
+        numbers = sorted(i.number for i in session.exec(select(Invoice)).all())
+    assert first == 3
+    assert second == 0
+    assert numbers[0] == "SPP-2027-02-1001"
