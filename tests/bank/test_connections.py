@@ -1,0 +1,93 @@
+"""Bank connections from the table: own credentials, path prefix, encoding, company codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from billing.snap.keys import generate_private_key_pem, public_key_pem
+from tagih.banksim.client import BankSimulator
+from tagih.cli.bank import bank_group
+from tests.bank.conftest import COMPANY_CODE, ServerThread, make_bills
+
+
+def _add(runner: CliRunner, key_file: Path, *extra: str) -> None:
+    outcome = runner.invoke(
+        bank_group,
+        [
+            "connection",
+            "add",
+            "bank-dua",
+            "--client-id",
+            "bank-dua-client",
+            "--client-secret",
+            "rahasia-bank-dua",
+            "--public-key",
+            str(key_file),
+            "--path-prefix",
+            "/bank2/api",
+            "--encoding",
+            "hex",
+            *extra,
+        ],
+    )
+    assert outcome.exit_code == 0, outcome.output
+
+
+def test_second_bank_connection(server: ServerThread, tmp_path: Path) -> None:
+    bill = make_bills(1)[0]
+    private_pem = generate_private_key_pem()
+    key_file = tmp_path / "bank2.pem"
+    key_file.write_text(public_key_pem(private_pem))
+    runner = CliRunner()
+    _add(runner, key_file, "--company-code", COMPANY_CODE)
+    listed = runner.invoke(bank_group, ["connection", "list"])
+    assert "bank-dua\tbank-dua-client\t/bank2/api\t88080\tactive" in listed.output
+    assert "rahasia" not in listed.output
+
+    with BankSimulator(
+        base_url=server.url,
+        client_id="bank-dua-client",
+        client_secret="rahasia-bank-dua",
+        private_key_pem=private_pem,
+        path_prefix="/bank2/api",
+        signature_encoding="hex",
+    ) as bank:
+        assert bank.inquiry(bill.va_number, COMPANY_CODE).response_code == "2002400"
+        # The default prefix does not take this bank's credentials.
+        bank.path_prefix = "/snap"
+        assert bank.inquiry(bill.va_number, COMPANY_CODE).response_code == "4012400"
+        bank.path_prefix = "/bank2/api"
+        bank.signature_encoding = "base64"
+        assert bank.inquiry(bill.va_number, COMPANY_CODE).response_code == "4012400"
+        bank.signature_encoding = "hex"
+        assert bank.pay(bill.va_number, COMPANY_CODE, bill.amount).response_code == "2002500"
+
+    disabled = runner.invoke(bank_group, ["connection", "disable", "bank-dua"])
+    assert disabled.exit_code == 0
+    with BankSimulator(
+        base_url=server.url,
+        client_id="bank-dua-client",
+        client_secret="rahasia-bank-dua",
+        private_key_pem=private_pem,
+        path_prefix="/bank2/api",
+    ) as bank:
+        assert bank.request_token().response_code == "4017300"
+
+
+def test_connection_limited_to_company_codes(server: ServerThread, tmp_path: Path) -> None:
+    bill = make_bills(1)[0]
+    private_pem = generate_private_key_pem()
+    key_file = tmp_path / "bank2.pem"
+    key_file.write_text(public_key_pem(private_pem))
+    _add(CliRunner(), key_file, "--company-code", "99999")
+    with BankSimulator(
+        base_url=server.url,
+        client_id="bank-dua-client",
+        client_secret="rahasia-bank-dua",
+        private_key_pem=private_pem,
+        path_prefix="/bank2/api",
+        signature_encoding="hex",
+    ) as bank:
+        assert bank.inquiry(bill.va_number, COMPANY_CODE).response_code == "4042412"
