@@ -52,6 +52,10 @@ def register_menu_entry(
     _menu[key] = MenuEntry(key, title, handler, action, frozenset(kinds), order)
 
 
+def unregister_menu_entry(key: str) -> None:
+    _menu.pop(key, None)
+
+
 def register_op(op: Op, handler: Handler) -> None:
     _ops[op] = handler
 

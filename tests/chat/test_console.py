@@ -1,0 +1,113 @@
+"""The console channel: `tagih chat`, button numbers, uploads, saved files and notices."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlmodel import select
+
+from bot.channels.base import Address
+from bot.channels.console import ConsoleChannel, ConsoleSession, safe_filename
+from bot.replies import Button, Document, OutboundMessage
+from models import Invoice
+from models.db import session_scope
+from tagih.cli.main import cli
+from tests.chat.conftest import ADMIN, BUDI, STRANGER, World
+
+
+def test_deliver_prints_notice(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    channel = ConsoleChannel(stream, download_dir=tmp_path)
+    message = OutboundMessage(
+        text="Tagihan INV-001: Rp150.000",
+        subject="Tagihan baru",
+        attachments=(Document("kwitansi INV 001 ü.pdf", b"%PDF-1.4", "application/pdf"),),
+        buttons=(Button("Bayar", "{}"),),
+    )
+
+    delivery = asyncio.run(channel.deliver(Address("console", "+6281299990000"), message))
+
+    printed = stream.getvalue()
+    assert delivery.provider_message_id and delivery.provider_message_id.startswith("console-")
+    assert "--- to +6281299990000 ---" in printed
+    assert "Tagihan baru\nTagihan INV-001: Rp150.000" in printed
+    assert "  1) Bayar" in printed
+    assert (tmp_path / "kwitansi INV 001 ü.pdf").read_bytes() == b"%PDF-1.4"
+
+
+def test_safe_filename() -> None:
+    assert safe_filename("../../etc/passwd") == "_.._etc_passwd"
+    assert safe_filename("tagihan Januari ü.xlsx") == "tagihan Januari ü.xlsx"
+    assert safe_filename("") == "file"
+
+
+def test_chat_command_my_bills(world: World, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["chat", "--as", "081299990000", "--save-dir", str(tmp_path)], input="halo\n1\n"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Toko Maju (pelanggan): apa yang ingin Anda lakukan?" in result.output
+    assert "  1) Tagihan saya" in result.output
+    assert "Total tagihan: Rp900.000 (3 tagihan)" in result.output
+
+
+def test_chat_command_english_receipt(world: World, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["chat", "--as", "0812-9999-0000", "--lang", "en", "--save-dir", str(tmp_path)],
+        input="receipt INV-PAID-1\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Receipt for invoice INV-PAID-1." in result.output
+    saved = tmp_path / "kwitansi-INV-PAID-1.pdf"
+    assert f"[file saved: {saved}]" in result.output
+    assert saved.read_bytes().startswith(b"%PDF")
+
+
+def test_chat_command_upload(world: World, tmp_path: Path, samples_dir: Path) -> None:
+    sheet = tmp_path / "tagihan Januari.xlsx"
+    sheet.write_bytes((samples_dir / "01_baseline_valid.xlsx").read_bytes())
+    lines = f"/upload {sheet}\n1\n"
+
+    result = CliRunner().invoke(
+        cli, ["chat", "--as", ADMIN, "--save-dir", str(tmp_path)], input=lines
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Sheet sudah dicek: 5 invoice siap, total Rp4.635.000" in result.output
+    assert "  1) Kirim semua" in result.output
+    assert "Selesai: 5 invoice diterbitkan." in result.output
+    with session_scope() as session:
+        assert session.exec(select(Invoice).where(Invoice.number == "INV-2031-005")).first()
+
+
+def test_chat_command_invalid_phone() -> None:
+    result = CliRunner().invoke(cli, ["chat", "--as", "12"])
+
+    assert result.exit_code == 2
+    assert "12 is not a valid mobile number" in result.output
+
+
+def test_console_stranger(world: World, tmp_path: Path) -> None:
+    stream = io.StringIO()
+    session = ConsoleSession(STRANGER, ConsoleChannel(stream, download_dir=tmp_path))
+
+    asyncio.run(session.send("halo"))
+
+    assert "Chat ini belum terdaftar" in stream.getvalue()
+    assert "1) Saya daftar via e-mail" in stream.getvalue()
+
+
+def test_console_number_beyond_buttons_is_text(world: World, tmp_path: Path) -> None:
+    stream = io.StringIO()
+    session = ConsoleSession(BUDI, ConsoleChannel(stream, download_dir=tmp_path))
+    asyncio.run(session.send("menu"))
+
+    asyncio.run(session.send("42"))
+
+    assert "Maaf, saya tidak mengerti." in stream.getvalue()
