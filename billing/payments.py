@@ -7,6 +7,7 @@ change in the caller's transaction, so they commit together or not at all.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,12 +162,13 @@ def decide_payment(
     raw_request: dict[str, Any],
     source: str = "snap",
     paid_at: dt.datetime | None = None,
+    response_for: Callable[[Bill], dict[str, Any]] | None = None,
 ) -> PaymentOutcome:
     """Decide a payment in SNAP's order and record it when accepted.
 
     The VA row stays locked until the caller's transaction ends. An accepted payment is
     added to the session with the VA and invoice marked paid and its notices queued, and
-    the caller stores its response in payment.response before committing.
+    response_for(bill) builds the response stored with an accepted payment, for retries.
     """
     bill = find_bill(session, request.identity, connection=connection, lock=True)
     if bill is None:
@@ -192,6 +194,7 @@ def decide_payment(
         paid_at=paid_at or now,
         raw_request={**raw_request, "fingerprint": request.fingerprint()},
         source=source,
+        response=response_for(bill) if response_for else None,
     )
     return PaymentOutcome(Case.SUCCESS, bill, payment)
 
@@ -205,6 +208,7 @@ def record_payment(
     paid_at: dt.datetime,
     raw_request: dict[str, Any],
     source: str,
+    response: dict[str, Any] | None = None,
 ) -> Payment:
     """Mark the bill paid, add the payment and queue the receipt and the staff notices."""
     account, invoice = bill.account, bill.invoice
@@ -226,6 +230,7 @@ def record_payment(
         channel_code=request.channel_code,
         source=source,
         raw_request=raw_request,
+        response=response or {},
         created_at=paid_at,
     )
     session.add_all([account, invoice, payment])

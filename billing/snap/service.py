@@ -281,6 +281,10 @@ def _va_response(
     )
 
 
+def _accepted_payment_body(data: dict[str, Any], bill: Bill) -> dict[str, Any]:
+    return _va_response(codes.SERVICE_PAYMENT, Case.SUCCESS, data, bill).body
+
+
 def _authenticate(
     session: Session, request: SnapRequest, config: SnapConfig, service: str
 ) -> Connection:
@@ -395,17 +399,14 @@ def _handle_payment(session: Session, request: SnapRequest, config: SnapConfig) 
         connection=connection,
         now=request.received_at,
         raw_request={"headers": audit_headers(request.headers), "body": data},
+        response_for=lambda bill: _accepted_payment_body(data, bill),
     )
-    if outcome.replayed and outcome.payment is not None:
-        response = SnapResponse(
-            codes.http_status(Case.SUCCESS), outcome.payment.response, logged_body={}
-        )
-        response.logged_body = response.body
+    if outcome.payment is not None:
+        # A new payment stored this body, and an identical retry gets the stored one again.
+        body = outcome.payment.response
+        response = SnapResponse(codes.http_status(Case.SUCCESS), body, logged_body=body)
     else:
         response = _va_response(codes.SERVICE_PAYMENT, outcome.case, data, outcome.bill)
-        if outcome.payment is not None:
-            outcome.payment.response = response.body
-            session.add(outcome.payment)
     response.partner_id = connection.client_id
     response.request_id = parsed.payment_request_id
     if outcome.bill is not None:
@@ -429,7 +430,7 @@ def record_reported_payment(
     Raises BodyError when the bank's data is incomplete or malformed.
     """
     parsed = parse_payment(data)
-    outcome = decide_payment(
+    return decide_payment(
         session,
         parsed,
         connection=connection,
@@ -437,12 +438,8 @@ def record_reported_payment(
         raw_request={"body": data},
         source=source,
         paid_at=parsed.trx_date_time,
+        response_for=lambda bill: _accepted_payment_body(data, bill),
     )
-    if outcome.payment is not None and not outcome.replayed:
-        response = _va_response(codes.SERVICE_PAYMENT, Case.SUCCESS, data, outcome.bill)
-        outcome.payment.response = response.body
-        session.add(outcome.payment)
-    return outcome
 
 
 # --- Audit ------------------------------------------------------------------------------
