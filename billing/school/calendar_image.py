@@ -109,7 +109,7 @@ def render_month_png(
 
     _draw_legend(draw, view.events, language, legend_top)
     output = io.BytesIO()
-    image.save(output, format="PNG", optimize=True)
+    image.save(output, format="PNG")
     return output.getvalue()
 
 

@@ -118,6 +118,7 @@ def add_recurring_fee(
         )
     names = clean_classes(classes)
     check_classes_exist(session, organisation, names)
+
     fee = RecurringFee(
         organisation_id=organisation.id,
         component=component,
@@ -192,6 +193,7 @@ def preview_recurring_run(
         .where(Student.organisation_id == organisation.id, Student.active == True)  # noqa: E712
         .order_by(Student.class_name, Student.name)
     ).all()
+
     items: dict[int, FeeRunItem] = {}
     for fee in active_fees(session, organisation):
         for student in students:
@@ -221,8 +223,8 @@ def run_recurring_fees(
     Running a month again creates nothing for students already billed. Students without a
     parent are left out and listed in the result's preview.
     """
-    # NOTE: a fee added after its month was run is not added to invoices already issued
-    # for that month; it starts on the next month (the preview lists them as billed).
+    # NOTE: a fee added after its month was run is not added to that month's invoices.
+    # It starts with the next month, and the preview lists those students as billed.
     preview = preview_recurring_run(session, organisation, period, actor=actor)
     drafts = [
         InvoiceDraft(

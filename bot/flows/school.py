@@ -31,6 +31,8 @@ SCHOOL_ONLY = frozenset({OrgKind.SCHOOL})
 ICS_MIME = "text/calendar"
 CAPTION_MAX = 1024  # Telegram's caption limit, the smallest of the channels
 MAX_PICK_BUTTONS = 10  # WhatsApp shows at most 10 rows in a list
+# The adapters split long keyboards into several WhatsApp lists, so staff fit on a few.
+MAX_STAFF_BUTTONS = 40
 MAX_NEWS_LISTED = 8
 ROLE_ORDER = [StaffRole.SUPER_ADMIN, StaffRole.FINANCE, StaffRole.ADMIN, StaffRole.TEACHER]
 
@@ -156,7 +158,7 @@ async def staff_menu(turn: Turn) -> Step:
     buttons = [_button(tr(turn.language, "Add staff"), Key.STAFF_ADD)]
     buttons += [
         _button(member.name or member.phone or "-", Key.STAFF_PICK, member.id)
-        for member in members[: MAX_PICK_BUTTONS - 2]
+        for member in members[:MAX_STAFF_BUTTONS]
     ]
     buttons.append(_home(turn))
     return Step([Text("\n".join(lines), tuple(buttons))])
@@ -594,7 +596,9 @@ def _calendar_step(turn: Turn, year: int, month: int, child: int | None) -> Step
     ]
     buttons += _child_buttons(turn)
     buttons.append(_home(turn))
-    prompt = tr(turn.language, "Other months, or add the calendar to your phone:")
+    prompt = _child_note(turn, child) + tr(
+        turn.language, "Other months, or add the calendar to your phone:"
+    )
     replies.append(Text(prompt, tuple(buttons)))
     return Step(replies, data={"child": child, "view": "calendar", "month": index})
 
@@ -655,12 +659,22 @@ def _news_list_step(turn: Turn, child: int | None) -> Step:
     buttons = []
     for post in posts:
         _, title, _ = news.news_text(post, turn.language)
-        when = format_date(post.created_at.date(), turn.language)
+        local = post.created_at.astimezone(ZoneInfo(turn.org.timezone))
+        when = format_date(local.date(), turn.language)
         text += f"\n• {title} ({when})"
         buttons.append(_button(title, Key.NEWS_OPEN, post.id))
     buttons += _child_buttons(turn)
     buttons.append(_home(turn))
+    text = _child_note(turn, child) + text
     return Step([Text(text, tuple(buttons))], data={"child": child, "view": "news"})
+
+
+def _child_note(turn: Turn, child: int | None) -> str:
+    """Return a first line naming the one child a view is narrowed to, or nothing."""
+    student = turn.session.get(Student, child) if child else None
+    if student is None:
+        return ""
+    return tr(turn.language, "Only for {name}:", name=student.name) + "\n"
 
 
 async def parent_news_open(turn: Turn) -> Step:

@@ -1,7 +1,7 @@
 """The permission table walked on Telegram and WhatsApp, through the real webhooks.
 
-Each person opens the menu, and every menu entry of a school is pressed by every role: the
-roles the table allows get the entry's answer, the others the role refusal.
+Each person opens the menu, and every menu entry of a school is pressed by every role. The
+roles the table allows get the entry's reply, and the others get the role refusal.
 """
 
 from __future__ import annotations

@@ -183,11 +183,13 @@ async def test_parent_reads_news_in_language(school_chat: School, channel: str) 
     await admin.say("School holiday")
     await admin.say("School is closed on Friday.")
     await admin.tap("Kirim ke: seluruh sekolah")
+
     parent = await _chat(channel, ENGLISH_PARENT)
     await parent.tap("School news")
     assert "School holiday" in parent.text()
     await parent.tap("School holiday")
     assert "School is closed on Friday." in parent.text()
+
     # A correction is what a parent opening it later reads.
     await admin.say("menu")
     await admin.tap("Kirim berita")
@@ -199,6 +201,7 @@ async def test_parent_reads_news_in_language(school_chat: School, channel: str) 
     await indonesian.tap("Libur sekolah")
     assert "Sekolah libur hari Kamis." in indonesian.text()
     assert "(dikoreksi)" in indonesian.text()
+
     await admin.say("menu")
     await admin.tap("Kirim berita")
     await admin.tap([t for t in admin.buttons() if t.startswith("Tarik")][0])
