@@ -6,7 +6,7 @@ its own VA, from an asyncio load generator in this process. A bare FastAPI route
 uvicorn process is measured the same way, as the floor the machine allows.
 
 Two runs per target:
-- saturation: CONCURRENCY requests in flight until SATURATION_REQUESTS are answered;
+- saturation: CONCURRENCY requests in flight until SATURATION_REQUESTS have a response;
   reports accepted payments per second;
 - fixed rate: RATE requests per second for RATE_SECONDS; reports p50 and p99 latency.
 

@@ -59,7 +59,7 @@ def claim_external_id(
 ) -> bool:
     """Record an X-EXTERNAL-ID for today (Asia/Jakarta); False when it was already used.
 
-    The claim belongs to the caller's transaction: when that rolls back (a 5xx answer), the
+    The claim belongs to the caller's transaction: when that rolls back (a 5xx response), the
     id is free again so the bank can retry with it. A concurrent claim of the same id waits
     for the first transaction to end (on PostgreSQL the unique index blocks it).
     """

@@ -31,7 +31,7 @@ def load_or_create_dev_key(path: Path) -> str:
     """Return the development bank private key stored at `path`, creating it on first use.
 
     Several processes may start at once, so the key is written to a temporary file and
-    linked into place; whoever links second reads the winner's key.
+    linked into place. A process that loses the race reads the key that won.
     """
     if path.is_file():
         return path.read_text()

@@ -122,8 +122,8 @@ def _text(data: dict[str, Any], name: str, max_length: int = MAX_TEXT_LENGTH) ->
 def parse_identity(data: dict[str, Any]) -> Identity:
     """Check the partnerServiceId / customerNo / virtualAccountNo triple.
 
-    partnerServiceId is at most 8 characters, padded with spaces or zeros; customerNo is up
-    to 20 digits, as text or a JSON number; virtualAccountNo is the two joined.
+    partnerServiceId is at most 8 characters, padded with spaces or zeros. customerNo is up
+    to 20 digits, as text or a JSON number. virtualAccountNo is the two joined.
     """
     partner_service_id = data["partnerServiceId"]
     if not isinstance(partner_service_id, str) or len(partner_service_id) > 8:

@@ -3,8 +3,8 @@
 The order of checks follows SNAP's rules for virtual accounts: token, timestamp and
 signature; X-EXTERNAL-ID unused today; mandatory and well-formed fields; then the bill.
 Every request, accepted or not, leaves an audit row without secrets in the same
-transaction; a request that fails with an error is logged in a transaction of its own,
-and its X-EXTERNAL-ID is released with the rollback so the bank may retry with it.
+transaction. A request that fails with an error is logged in a transaction of its own,
+and the rollback releases its X-EXTERNAL-ID, so the bank may retry with it.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ DEFAULT_CHANNEL_ID = "95221"
 
 @dataclass
 class BankReply:
-    """What Tagih answered: the HTTP status and the JSON body (empty when not JSON)."""
+    """Tagih's response: the HTTP status and the JSON body (empty when not JSON)."""
 
     status: int
     body: dict[str, Any]
@@ -129,7 +129,7 @@ class BankSimulator:
             return self._token
         reply = self.request_token()
         if reply.response_code != "2007300":
-            raise RuntimeError(f"access token was refused: {reply.response_code or reply.status}")
+            raise RuntimeError(f"access token rejected: {reply.response_code or reply.status}")
         self._token = str(reply.body["accessToken"])
         # Renew a minute early so a request never carries a token that expires in flight.
         lifetime = int(reply.body.get("expiresIn", "900")) - 60

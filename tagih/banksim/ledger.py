@@ -1,4 +1,4 @@
-"""What the simulated bank debited, kept in a small SQLite file of its own.
+"""The simulated bank's debits, kept in a small SQLite file of its own.
 
 The simulator's status server reads it, as a real bank keeps its own record of payments
 whether or not its notice reached Tagih.

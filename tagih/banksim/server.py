@@ -1,4 +1,4 @@
-"""The simulated bank's own API: SNAP inquiry-status (service 26), answered from the ledger.
+"""The simulated bank's own API: SNAP inquiry-status (service 26), read from the ledger.
 
 NOTE: a real bank authenticates this call with a B2B token that Tagih obtains with its own
 key pair; the simulator checks only the HMAC-SHA512 signature keyed with the client secret

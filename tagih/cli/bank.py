@@ -86,7 +86,7 @@ def _unreachable(url: str, error: Exception) -> None:
 @click.argument("va")
 @click.option("--url", default=None, help=_URL_HELP)
 @click.option("--company-code", default=None, help=_CODE_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print Tagih's answer as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print Tagih's response as JSON.")
 def inquiry(va: str, url: str | None, company_code: str | None, as_json: bool) -> None:
     """Ask Tagih for the bill behind VA, as a bank does when a payer types the number."""
     code = _company_code(va, company_code)
@@ -111,7 +111,7 @@ def inquiry(va: str, url: str | None, company_code: str | None, as_json: bool) -
     is_flag=True,
     help="Debit the payer but never notify Tagih, as when the bank's notice is lost.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print Tagih's answer as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print Tagih's response as JSON.")
 def pay(
     va: str,
     amount: int,

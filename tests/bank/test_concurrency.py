@@ -113,7 +113,7 @@ def test_payment_during_open_import(bank: BankSimulator) -> None:
     payload = simulator.payment_payload(str(created["va"]), COMPANY_CODE, 90_000)
     codes = []
     for _attempt in range(5):
-        # The bank retries a 5xx answer; anything else is final.
+        # The bank retries after a 5xx response; anything else is final.
         reply = simulator.send_payment(payload)
         codes.append(reply.response_code)
         if not reply.response_code.startswith("5"):

@@ -108,7 +108,7 @@ def test_sigkill_loses_no_accepted_payment(
     process, url = _start_server(database, dev_key_file, log)
     try:
         with BankSimulator.from_settings(get_settings(), url) as retrier:
-            # The bank retries every payment it got no answer for, with the same request id.
+            # The bank retries every payment it got no response for, with the same request id.
             for payload in unknown:
                 reply = retrier.send_payment({**payload, "flagAdvise": "Y"})
                 assert reply.response_code == "2002500", reply.body

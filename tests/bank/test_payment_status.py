@@ -59,7 +59,7 @@ async def test_lost_notice_recorded(
     assert statuses[unpaid.invoice_id] == InvoiceStatus.ISSUED
     assert statuses[quiet.invoice_id] == InvoiceStatus.ISSUED
 
-    # The notice turns up late: it gets the success answer, and nothing is recorded twice.
+    # The notice turns up late: it gets the success response, and nothing is recorded twice.
     late = bank.send_payment({**payload, "flagAdvise": "Y"})
     assert late.response_code == "2002500"
     again = await check_pending_payments(utcnow() + dt.timedelta(minutes=10))

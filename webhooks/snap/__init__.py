@@ -45,7 +45,7 @@ _DOCS = {
 
 
 async def read_body(request: Request) -> tuple[bytes, bool]:
-    """Read at most MAX_BODY_BYTES of the body; the flag tells whether it was longer."""
+    """Read at most MAX_BODY_BYTES of the body; the flag is True when it was longer."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return b"", True
@@ -84,7 +84,7 @@ def _endpoint(service: str, config: SnapConfig) -> Callable[[Request], Awaitable
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the SNAP routes under the configured path prefix.
 
-    Connections in the bank_connection table may use other prefixes; those requests reach
+    Connections in the bank_connection table may use other prefixes. Their requests reach
     the same handlers through catch-all routes, and the handler checks that the prefix
     belongs to the connection whose credentials the request carries.
     """

@@ -1,7 +1,7 @@
 """OpenAPI descriptions of the SNAP endpoints.
 
-The routes read the raw bytes (the signature covers them), so FastAPI cannot infer these
-schemas from parameters; they document the contract and drive the property-based tests.
+The routes read the raw bytes because the signature covers them, so FastAPI cannot infer
+these schemas from parameters. They document the contract and drive the property tests.
 """
 
 from __future__ import annotations

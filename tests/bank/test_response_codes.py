@@ -1,4 +1,4 @@
-"""Every SNAP answer code of the access token, inquiry and payment services."""
+"""Every SNAP response code of the access token, inquiry and payment services."""
 
 from __future__ import annotations
 
