@@ -372,7 +372,14 @@ def archive_student(
 def move_student(
     session: Session, organisation: Organisation, actor: Actor, student: Student, class_name: str
 ) -> Student:
+    """Move one student to another class, for example after a transfer within the school."""
     actor.require(Action.STUDENT_MANAGE)
+    if student.organisation_id != organisation.id:
+        raise NotFound(
+            "school.student_not_found",
+            "No student has the student number (NIS) {nis}.",
+            nis=student.nis,
+        )
     classes = clean_classes([class_name])
     if not classes:
         raise UserError(

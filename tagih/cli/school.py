@@ -286,6 +286,27 @@ def student_promote(
     click.echo(tr(language, "Students archived: {count}.", count=result.archived))
 
 
+@student_group.command("move")
+@click.argument("nis")
+@click.option("--class", "class_name", required=True, help="The student's new class.")
+@school_command(write=True)
+def student_move(
+    session: Session, organisation: Organisation, actor: Actor, nis: str, class_name: str
+) -> None:
+    """Move one student to another class."""
+    student = students.get_student(session, organisation, nis)
+    students.move_student(session, organisation, actor, student, class_name)
+    click.echo(
+        tr(
+            cli_language(),
+            "Registered {name} ({nis}) in class {class_name}.",
+            name=student.name,
+            nis=student.nis,
+            class_name=student.class_name,
+        )
+    )
+
+
 @student_group.command("archive")
 @click.argument("nis")
 @school_command(write=True)
@@ -675,6 +696,17 @@ def fees_list(session: Session, organisation: Organisation, actor: Actor) -> Non
         click.echo(
             f"{fee.id}\t{fee.component}\t{format_rupiah(fee.amount)}\t{fee.day_of_month}\t{classes}"
         )
+
+
+@fees_group.command("stop")
+@click.argument("fee_id", type=int)
+@school_command(write=True)
+def fees_stop(session: Session, organisation: Organisation, actor: Actor, fee_id: int) -> None:
+    """Stop a monthly fee from the next run on; invoices already issued stay."""
+    fee = fees.stop_recurring_fee(session, organisation, actor, fee_id)
+    click.echo(
+        tr(cli_language(), "Stopped fee {id}: {component}.", id=fee.id, component=fee.component)
+    )
 
 
 def _run_json(preview: fees.FeeRunPreview, issued: int | None = None) -> dict[str, Any]:

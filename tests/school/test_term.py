@@ -276,3 +276,31 @@ def test_spp_paid_through_bank_simulator(
     assert statuses["SPP-2027-01-1002"] == InvoiceStatus.PAID
     assert statuses["SPP-2027-01-1003"] == InvoiceStatus.ISSUED
     assert [r.recipient_phone for r in receipts] == ["+6281300000001", "+6281300000001"]
+
+
+def test_cli_moves_student_and_stops_fee(sqlite_database: str) -> None:
+    _register_school()
+    _school("student", "move", "1002", "--class", "7a")
+    _school(
+        "fees",
+        "add",
+        "--component",
+        "SPP",
+        "--amount",
+        "350000",
+        "--day",
+        "10",
+        "--class",
+        "7A",
+        as_phone=FINANCE,
+    )
+    preview = json.loads(
+        _school("fees", "preview", "--period", "2027-01", "--json", as_phone=FINANCE).output
+    )
+    stopped = _school("fees", "stop", "1", as_phone=FINANCE)
+    after = json.loads(
+        _school("fees", "preview", "--period", "2027-01", "--json", as_phone=FINANCE).output
+    )
+    assert [item["nis"] for item in preview["items"]] == ["1001", "1002"]
+    assert "Stopped fee 1: SPP." in stopped.output
+    assert after["items"] == []
