@@ -293,3 +293,24 @@ def test_events_sheet_rejects_bad_rows(school: School) -> None:
         (3, "start"),
         (4, "time"),
     ]
+
+
+def test_ics_school_zone_and_escaped_name(school: School) -> None:
+    with write() as session:
+        organisation = organisation_of(session, school)
+        organisation.name = "SMP Harapan, Makassar; Kampus 2"
+        organisation.timezone = "Asia/Makassar"
+        event = add_event(
+            session,
+            organisation,
+            school.actors["admin"],
+            EventInput("", "Sports day", dt.date(2027, 5, 3), dt.date(2027, 5, 4), dt.time(8, 0)),
+        )
+        data = export_ics(organisation, [event], language="id")
+    lines = _unfold(data)
+    parsed = next(iter(icalendar.Calendar.from_ical(data).walk("VEVENT")))
+    assert "X-WR-CALNAME:SMP Harapan\\, Makassar\\; Kampus 2" in lines
+    assert parsed.decoded("DTSTART") == dt.datetime(2027, 5, 3, 0, 0, tzinfo=dt.UTC)  # 08:00 WITA
+    assert parsed.decoded("DTEND") == dt.datetime(2027, 5, 4, 1, 0, tzinfo=dt.UTC)
+    assert str(parsed["SUMMARY"]) == "Sports day"  # no Indonesian title: the English one
+    assert str(parsed["DESCRIPTION"]) == "Untuk: seluruh sekolah"

@@ -220,3 +220,30 @@ def test_latest_news_per_child(school: School) -> None:
     assert all_children[0] == everyone.id
     assert set(only_bayu) == {seventh_b.id, everyone.id}
     assert len(posts) == 4
+
+
+def test_other_school_post_not_visible(school: School) -> None:
+    from billing.orgs import create_organisation
+    from billing.school.actors import OPERATOR
+    from billing.school.news import get_post
+    from billing.school.students import add_student
+
+    with write() as session:
+        other = create_organisation(
+            session,
+            slug="sd-lain",
+            kind="school",
+            name="SD Lain",
+            company_code="8810",
+            admin_phone="081255550000",
+        )
+        add_student(session, other, OPERATOR, nis="1001", name="Ani Lain", class_name="7A")
+        foreign, _ = post_news(session, other, OPERATOR, content=BOTH)
+        organisation = organisation_of(session, school)
+        ani = session.get(Customer, school.parents["Ibu Ani"])
+        visible = latest_news_for_parent(session, organisation, ani)
+        with pytest.raises(NotFound):
+            news_for_parent(session, organisation, ani, foreign.id)
+        with pytest.raises(NotFound):
+            get_post(session, organisation, foreign.id)
+    assert visible == []
