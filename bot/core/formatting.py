@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
@@ -10,6 +12,18 @@ from billing.invoices_void import status_name
 from billing.va import format_va
 from locales import format_date, format_rupiah, tr
 from models import Invoice, InvoiceLine, VirtualAccount
+
+
+@lru_cache(maxsize=4096)
+def rupiah(amount: int) -> str:
+    """format_rupiah, cached: Babel's number formatting dominates long bill lists."""
+    return format_rupiah(amount)
+
+
+@lru_cache(maxsize=4096)
+def long_date(value: dt.date, language: str) -> str:
+    """format_date, cached for the same reason as rupiah()."""
+    return format_date(value, language)
 
 
 def invoice_subjects(session: Session, invoices: list[Invoice]) -> dict[int, str]:
@@ -46,8 +60,8 @@ def bill_lines(
     second = tr(
         language,
         "{amount}, due {date}",
-        amount=format_rupiah(invoice.total),
-        date=format_date(invoice.due_date, language),
+        amount=rupiah(invoice.total),
+        date=long_date(invoice.due_date, language),
     )
     if invoice.status == "overdue":
         second += f" ({status_name(invoice.status).render(language)})"

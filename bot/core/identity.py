@@ -20,7 +20,6 @@ from models import (
     Organisation,
     OrgKind,
     StaffUser,
-    StudentGuardian,
 )
 from models.types import utcnow
 
@@ -111,7 +110,8 @@ def _payer_memberships(
     ).all()
     memberships = []
     for customer, organisation in rows:
-        is_parent = organisation.kind == OrgKind.SCHOOL or _has_children(session, customer)
+        # Customers of a school are its parents; a merchant's customers have no children here.
+        is_parent = organisation.kind == OrgKind.SCHOOL
         memberships.append(
             Membership(
                 organisation_id=organisation.id or 0,
@@ -123,11 +123,6 @@ def _payer_memberships(
             )
         )
     return memberships
-
-
-def _has_children(session: Session, customer: Customer) -> bool:
-    query = select(StudentGuardian.id).where(StudentGuardian.customer_id == customer.id)
-    return session.exec(query).first() is not None
 
 
 def _hash_code(identity_id: int, code: str) -> str:

@@ -12,7 +12,7 @@ from billing.invoices_void import find_invoice
 from billing.permissions import Action
 from bot.core import registry, services
 from bot.core.callbacks import Op
-from bot.core.formatting import bill_lines, invoice_subjects, virtual_accounts
+from bot.core.formatting import bill_lines, invoice_subjects, rupiah, virtual_accounts
 from bot.core.menu import button, menu_step
 from bot.core.states import State
 from bot.core.turn import Step, Turn
@@ -67,15 +67,16 @@ async def my_bills(turn: Turn) -> Step:
     turn.require(Action.MY_BILLS)
     invoices = _open_invoices(turn)
     children = _children(turn)
+    shown = children
     callback = turn.inbound.callback
     if callback is not None and callback.op is Op.CHILD and callback.value:
         invoices = [invoice for invoice in invoices if invoice.student_id == callback.value]
-        children = [child for child in children if child.id == callback.value]
+        shown = [child for child in children if child.id == callback.value]
 
-    text = _bills_text(turn, invoices, children)
+    text = _bills_text(turn, invoices, shown)
     buttons = [button(tr(turn.language, "How to pay"), Op.MENU, key="howto")]
-    if len(_children(turn)) > 1:
-        buttons += [button(child.name, Op.CHILD, value=child.id) for child in _children(turn)]
+    if len(children) > 1:
+        buttons += [button(child.name, Op.CHILD, value=child.id) for child in children]
     buttons.append(button(tr(turn.language, "Menu"), Op.HOME))
     return Step([Text(text, tuple(buttons))])
 
@@ -90,7 +91,7 @@ def _bills_text(turn: Turn, invoices: list[Invoice], children: list[Student]) ->
         tr(
             turn.language,
             "Total owed: {total} ({count} bills)",
-            total=format_rupiah(total),
+            total=rupiah(total),
             count=len(invoices),
         )
     ]
@@ -101,7 +102,7 @@ def _bills_text(turn: Turn, invoices: list[Invoice], children: list[Student]) ->
     for student_id, group in groups.items():
         lines.append("")
         if student_id is not None:
-            subtotal = format_rupiah(sum(invoice.total for invoice in group))
+            subtotal = rupiah(sum(invoice.total for invoice in group))
             lines.append(f"{names.get(student_id, '-')}: {subtotal}")
         for invoice in group:
             subject = subjects.get(invoice.id or 0, "")
