@@ -89,9 +89,24 @@ def parse_phone(value: object, region: str = "ID") -> ParsedPhone:
     return result
 
 
+def _indonesian_mobile_pattern() -> re.Pattern[str]:
+    """Indonesian mobile numbers after the country code, from phonenumbers' own metadata."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("ID")
+    assert metadata is not None and metadata.mobile.national_number_pattern is not None
+    return re.compile(metadata.mobile.national_number_pattern)
+
+
+_ID_MOBILE = _indonesian_mobile_pattern()
+_ID_PREFIX = re.compile(r"^(?:\+62|62|0)?(8\d+)$")
+
+
 def _parse_digits(digits: str, region: str) -> ParsedPhone:
     if not re.fullmatch(r"\+?\d+", digits):
         return ParsedPhone(problem=PhoneProblem.INVALID)
+    # Most cells hold an Indonesian mobile number: match it against the same metadata that
+    # phonenumbers.is_valid_number uses, without its general parsing (a sheet has many rows).
+    if region == "ID" and (match := _ID_PREFIX.match(digits)) and _ID_MOBILE.fullmatch(match[1]):
+        return ParsedPhone(e164="+62" + match[1], kind=PhoneKind.MOBILE)
     if region == "ID" and not digits.startswith("+"):
         if digits.startswith("62"):
             digits = "+" + digits

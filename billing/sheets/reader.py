@@ -180,7 +180,7 @@ def read_sheet(
     for layout in workbook.sheets:
         if (layout.name == LISTS_SHEET and layout.hidden) or (chosen and not layout.hidden):
             continue
-        rows = _load_rows(workbook.reader, layout.name, filename, max_rows)
+        sheet, rows = _load_rows(workbook.reader, layout.name, filename, max_rows)
         if not rows:
             continue
         any_values = True
@@ -198,7 +198,8 @@ def read_sheet(
         if found is None:
             continue
         header, kind = found
-        data_rows = _data_rows(workbook.reader, layout, rows, header, problems, deadline)
+        merged = _merged_below(sheet.merged_cell_ranges or [], rows, header.row)
+        data_rows = _data_rows(layout, rows, header, merged, problems, deadline)
         chosen = SheetData(layout.name, header, kind, data_rows, workbook.date1904, layout)
     if chosen is not None:
         return chosen
@@ -230,7 +231,7 @@ def read_sheet(
 
 def _load_rows(
     reader: python_calamine.CalamineWorkbook, name: str, filename: str, max_rows: int
-) -> list[list[Any]]:
+) -> tuple[python_calamine.CalamineSheet, list[list[Any]]]:
     try:
         sheet = reader.get_sheet_by_name(name)
         if sheet.height > max_rows:
@@ -245,7 +246,7 @@ def _load_rows(
                 rows=sheet.height,
                 limit=max_rows,
             )
-        return sheet.to_python(skip_empty_area=False)
+        return sheet, sheet.to_python(skip_empty_area=False)
     except python_calamine.CalamineError:
         raise SheetFileError(
             "sheet.file_damaged",
@@ -258,14 +259,13 @@ def _load_rows(
 
 
 def _data_rows(
-    reader: python_calamine.CalamineWorkbook,
     layout: SheetLayout,
     rows: list[list[Any]],
     header: HeaderMap,
+    merged: dict[int, dict[int, Any]],
     problems: Problems,
     deadline: float,
 ) -> list[DataRow]:
-    merged = _merged_below(reader, layout.name, rows, header.row)
     key_columns = _key_columns(header)
     used = set(header.columns.values()) | set(header.extra)
     data: list[DataRow] = []
@@ -364,11 +364,9 @@ def _mark_formulas(
 
 
 def _merged_below(
-    reader: python_calamine.CalamineWorkbook, name: str, rows: list[list[Any]], header_row: int
+    ranges: list[tuple[tuple[int, int], tuple[int, int]]], rows: list[list[Any]], header_row: int
 ) -> dict[int, dict[int, Any]]:
     """Return, per Excel row, the values that merged ranges below the header copy into it."""
-    sheet = reader.get_sheet_by_name(name)
-    ranges = sheet.merged_cell_ranges or []
     relevant = [r for r in ranges if r[1][0] + 1 > header_row and r[1][0] > r[0][0]]
     if not relevant:
         return {}
