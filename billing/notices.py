@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from billing.errors import UserError
 from billing.va import format_va
@@ -248,6 +248,10 @@ class _Context:
         return format_datetime(value, self.language, self.organisation.timezone)
 
     def virtual_account(self, invoice: Invoice) -> str:
+        """Return the invoice's VA number grouped in fours, or "" when it has none."""
+        preloaded = self.session.info.get(_VA_NUMBERS)
+        if preloaded is not None and invoice.id in preloaded:
+            return format_va(preloaded[invoice.id])
         account = self.session.exec(
             select(VirtualAccount).where(VirtualAccount.invoice_id == invoice.id)
         ).first()
@@ -256,7 +260,10 @@ class _Context:
     def invoice_title(self, invoice: Invoice) -> str:
         """Describe what a bill is for: its description, else its lines, plus the student."""
         what = invoice.description
-        if not what:
+        preloaded = self.session.info.get(_LINE_NAMES)
+        if not what and preloaded is not None and invoice.id in preloaded:
+            what = ", ".join(preloaded[invoice.id])
+        elif not what:
             lines = self.session.exec(
                 select(InvoiceLine.description)
                 .where(InvoiceLine.invoice_id == invoice.id)
@@ -322,6 +329,36 @@ def _payment_steps(context: _Context, va: str) -> list[str]:
             )
         )
     return steps
+
+
+_VA_NUMBERS = "notices.va_numbers"
+_LINE_NAMES = "notices.line_names"
+
+
+def preload_for_rendering(session: Session, notices: Iterable[Notice]) -> None:
+    """Load the invoices, VA numbers and line names of many notices in three queries.
+
+    render_notice then reads them from the session instead of querying per notice.
+    """
+    invoice_ids = sorted({notice.invoice_id for notice in notices if notice.invoice_id})
+    if not invoice_ids:
+        return
+    session.exec(select(Invoice).where(col(Invoice.id).in_(invoice_ids))).all()
+    numbers = session.exec(
+        select(VirtualAccount.invoice_id, VirtualAccount.number).where(
+            col(VirtualAccount.invoice_id).in_(invoice_ids)
+        )
+    ).all()
+    session.info.setdefault(_VA_NUMBERS, {}).update(dict(numbers))
+    names: dict[int, list[str]] = {invoice_id: [] for invoice_id in invoice_ids}
+    lines = session.exec(
+        select(InvoiceLine.invoice_id, InvoiceLine.description)
+        .where(col(InvoiceLine.invoice_id).in_(invoice_ids))
+        .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+    ).all()
+    for invoice_id, description in lines:
+        names[invoice_id].append(description)
+    session.info.setdefault(_LINE_NAMES, {}).update(names)
 
 
 def _render_invoice_issued(context: _Context):  # type: ignore[no-untyped-def]

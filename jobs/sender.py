@@ -28,23 +28,36 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, text, update
 from sqlmodel import Session, col, select
 
-from billing.notices import NoticeObsolete, next_channel, render_notice
+from billing.notices import (
+    NoticeObsolete,
+    next_channel,
+    preload_for_rendering,
+    render_notice,
+)
 from billing.reminders import quiet_hours_end
 from bot.channels.base import Address, Delivery, DeliveryError, OutboundChannel
 from bot.replies import OutboundMessage
 from jobs.channels import ChannelRegistry, build_registry
 from models import ChatIdentity, Notice, NoticeAttempt, NoticeKind, NoticeStatus, Organisation
-from models.db import session_scope
-from models.types import utcnow
+from models.db import get_engine, session_scope
+from models.types import UTCDateTime, utcnow
 from tagih.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 # Kinds that wait for the end of quiet hours; bills, receipts and codes go out at once.
 QUIET_KINDS = frozenset({NoticeKind.REMINDER, NoticeKind.NEWS, NoticeKind.DIGEST})
+
+
+Outcome = Delivery | DeliveryError | TimeoutError
+
+_MARK_SENDING = text(
+    "UPDATE notice SET status = 'sending', channel = :channel, attempts = attempts + 1, "
+    "claimed_until = :until WHERE id = :notice_id AND claimed_by = :worker"
+).bindparams(bindparam("until", type_=UTCDateTime()))
 
 
 class RateLimiter:
@@ -227,45 +240,59 @@ class Sender:
     # --- sending ---
 
     async def send_due(self, *, now: dt.datetime | None = None, limit: int = 1000) -> dict:
-        """Send due notices in batches until none is due or `limit` were handled."""
+        """Send due notices in batches until none is due or `limit` were handled.
+
+        Each batch is planned in one read transaction, marked "sending" in one write
+        transaction before any provider call, delivered concurrently within the rate
+        limits, and recorded in one write transaction.
+        """
         totals: dict[str, int] = {}
         handled = 0
         batch_size = max(1, self.settings.notice_send_concurrency * 5)
-        semaphore = asyncio.Semaphore(self.settings.notice_send_concurrency)
-
-        async def run(notice_id: int) -> str:
-            async with semaphore:
-                return await self.send_one(notice_id, now=now)
-
         while handled < limit:
             moment = now or utcnow()
             ids = self.claim(now=moment, limit=min(batch_size, limit - handled))
             if not ids:
                 break
-            outcomes = await asyncio.gather(*(run(notice_id) for notice_id in ids))
-            for outcome in outcomes:
+            for outcome in await self.send_batch(ids, now=now):
                 totals[outcome] = totals.get(outcome, 0) + 1
             handled += len(ids)
         totals["handled"] = handled
         return totals
 
-    async def send_one(self, notice_id: int, *, now: dt.datetime | None = None) -> str:
-        """Deliver one claimed notice on its current channel; returns the outcome's name."""
+    async def send_batch(self, ids: list[int], *, now: dt.datetime | None = None) -> list[str]:
+        """Deliver claimed notices; returns one outcome name per notice."""
         moment = now or utcnow()
+        plans = self.plan_batch(ids, moment)
+        semaphore = asyncio.Semaphore(self.settings.notice_send_concurrency)
+
+        async def deliver_one(notice_id: int) -> tuple[int, Outcome | None]:
+            plan = plans[notice_id]
+            async with semaphore:
+                limiter = self.limiters.get(plan.channel or "")
+                if limiter is not None:
+                    await limiter.acquire()
+                # The marker is committed right before the call, so after a crash only the
+                # rows that were really in flight have an unknown outcome.
+                if not self.mark_sending(notice_id, plan, now or utcnow()):
+                    return notice_id, None
+                return notice_id, await self.deliver(plan, notice_id, limiter)
+
+        to_send = [notice_id for notice_id, plan in plans.items() if not plan.decision]
+        delivered = await asyncio.gather(*(deliver_one(notice_id) for notice_id in to_send))
+        outcomes = {notice_id: outcome for notice_id, outcome in delivered if outcome}
+        return self.record_batch(plans, outcomes, now or utcnow())
+
+    def plan_batch(self, ids: list[int], now: dt.datetime) -> dict[int, Plan]:
+        """Plan every notice this worker still holds a claim on."""
         with session_scope() as session:
-            notice = session.get(Notice, notice_id)
-            if notice is None or notice.claimed_by != self.worker_id:
-                return "lost_claim"
-            plan = self.plan(session, notice, moment)
-        if plan.decision is not None:
-            return self.record_decision(notice_id, plan, moment)
-        assert plan.channel and plan.address and plan.message
-        adapter = self.registry.get(plan.channel)
-        assert adapter is not None
-        if not self.mark_sending(notice_id, plan, moment):
-            return "lost_claim"
-        outcome = await self.deliver(adapter, plan, notice_id)
-        return self.record_outcome(notice_id, plan, outcome, now or utcnow())
+            notices = session.exec(
+                select(Notice)
+                .where(col(Notice.id).in_(ids), Notice.claimed_by == self.worker_id)
+                .order_by(Notice.id)
+            ).all()
+            preload_for_rendering(session, notices)
+            return {notice.id: self.plan(session, notice, now) for notice in notices}  # type: ignore[misc]
 
     def plan(self, session: Session, notice: Notice, now: dt.datetime) -> Plan:
         """Decide what to do with a claimed notice, without changing it."""
@@ -288,14 +315,15 @@ class Sender:
         chosen = None
         for channel in remaining_channels(notice):
             adapter = self.registry.get(channel)
-            address = resolve_address(session, notice, channel, now, self.settings)
             if adapter is None:
                 plan.skipped.append((channel, "channel is off (no settings)"))
-            elif address is None:
+                continue
+            address = resolve_address(session, notice, channel, now, self.settings)
+            if address is None:
                 plan.skipped.append((channel, "recipient has no address on this channel"))
-            else:
-                chosen = channel
-                break
+                continue
+            chosen = channel
+            break
         if chosen is None:
             plan.decision = "no_channel"
             plan.reason = "no channel could reach the recipient"
@@ -312,30 +340,27 @@ class Sender:
         return plan
 
     def mark_sending(self, notice_id: int, plan: Plan, now: dt.datetime) -> bool:
-        """Commit the in-flight marker before calling the provider, extending the claim."""
-        until = now + dt.timedelta(seconds=self.settings.notice_claim_seconds)
-        with session_scope(write=True) as session:
-            self._write_skips(session, notice_id, plan, now)
-            result = session.execute(
-                update(Notice)
-                .where(Notice.id == notice_id, Notice.claimed_by == self.worker_id)
-                .values(
-                    status=NoticeStatus.SENDING,
-                    channel=plan.channel,
-                    attempts=Notice.attempts + 1,
-                    claimed_until=until,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        """Commit the in-flight marker before calling the provider, extending the claim.
 
-    async def deliver(
-        self, adapter: OutboundChannel, plan: Plan, notice_id: int
-    ) -> Delivery | DeliveryError | TimeoutError:
+        Returns False when another worker took the claim over, so the notice is not sent.
+        """
+        until = now + dt.timedelta(seconds=self.settings.notice_claim_seconds)
+        # Plain SQL on a bare connection: this runs once per message, and the ORM
+        # statement costs several times more to build than the database takes to run it.
+        with get_engine(immediate=True).begin() as connection:
+            statement = _MARK_SENDING.bindparams(
+                channel=plan.channel,
+                until=until,
+                notice_id=notice_id,
+                worker=self.worker_id,
+            )
+            return bool(connection.execute(statement).rowcount)
+
+    async def deliver(self, plan: Plan, notice_id: int, limiter: RateLimiter | None) -> Outcome:
+        """Call the channel adapter, turning every failure into an outcome to record."""
         assert plan.channel and plan.address and plan.message
-        limiter = self.limiters.get(plan.channel)
-        if limiter is not None:
-            await limiter.acquire()
+        adapter = self.registry.get(plan.channel)
+        assert adapter is not None
         kwargs = {"idempotency_key": plan.resend_key} if plan.resend_key else {}
         try:
             return await asyncio.wait_for(
@@ -354,10 +379,33 @@ class Sender:
 
     # --- recording ---
 
-    def _locked_notice(self, session: Session, notice_id: int) -> Notice:
-        notice = session.get(Notice, notice_id, with_for_update=True)
-        assert notice is not None
-        return notice
+    def record_batch(
+        self,
+        plans: dict[int, Plan],
+        outcomes: dict[int, Outcome],
+        now: dt.datetime,
+    ) -> list[str]:
+        """Record decisions and delivery outcomes of a batch in one transaction."""
+        if not plans:
+            return []
+        results: list[str] = []
+        with session_scope(write=True) as session:
+            query = select(Notice).where(col(Notice.id).in_(list(plans))).order_by(Notice.id)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update()
+            for notice in session.exec(query).all():
+                assert notice.id is not None
+                plan = plans[notice.id]
+                if plan.decision is not None:
+                    results.append(self._apply_decision(session, notice, plan, now))
+                elif notice.id in outcomes:
+                    self._write_skips(session, notice.id, plan, now)
+                    outcome = outcomes[notice.id]
+                    results.append(self._apply_outcome(session, notice, plan, outcome, now))
+                else:
+                    results.append("lost_claim")
+                session.add(notice)
+        return results
 
     def _write_skips(self, session: Session, notice_id: int, plan: Plan, now: dt.datetime) -> None:
         for channel, reason in plan.skipped:
@@ -375,61 +423,56 @@ class Sender:
         notice.claimed_by = None
         notice.claimed_until = None
 
-    def record_decision(self, notice_id: int, plan: Plan, now: dt.datetime) -> str:
-        with session_scope(write=True) as session:
-            notice = self._locked_notice(session, notice_id)
-            if notice.claimed_by != self.worker_id:
-                return "lost_claim"
-            self._write_skips(session, notice_id, plan, now)
-            self._release(notice)
-            if plan.decision == "deferred":
-                assert plan.until is not None
-                notice.next_attempt_at = plan.until
-            elif plan.decision == "cancelled":
-                notice.status = NoticeStatus.CANCELLED
-                notice.last_error = plan.reason
-            elif plan.decision == "unknown_outcome":
-                log.warning("Notice %s was interrupted mid-send; marked sent", notice_id)
-                session.add(
-                    NoticeAttempt(
-                        notice_id=notice_id,
-                        channel=notice.channel or "",
-                        status="unknown",
-                        error=plan.reason,
-                        created_at=now,
-                    )
+    def _apply_decision(
+        self, session: Session, notice: Notice, plan: Plan, now: dt.datetime
+    ) -> str:
+        if notice.claimed_by != self.worker_id:
+            return "lost_claim"
+        self._write_skips(session, notice.id, plan, now)  # type: ignore[arg-type]
+        self._release(notice)
+        if plan.decision == "deferred":
+            assert plan.until is not None
+            notice.next_attempt_at = plan.until
+        elif plan.decision == "cancelled":
+            notice.status = NoticeStatus.CANCELLED
+            notice.last_error = plan.reason
+        elif plan.decision == "unknown_outcome":
+            log.warning("Notice %s was interrupted mid-send; marked sent", notice.id)
+            session.add(
+                NoticeAttempt(
+                    notice_id=notice.id,
+                    channel=notice.channel or "",
+                    status="unknown",
+                    error=plan.reason,
+                    created_at=now,
                 )
-                notice.status = NoticeStatus.SENT
-                notice.sent_at = now
-                notice.last_error = plan.reason
-            else:
-                notice.status = NoticeStatus.FAILED
-                notice.last_error = plan.reason
-                log.info("Notice %s failed: %s", notice_id, plan.reason)
-            session.add(notice)
+            )
+            notice.status = NoticeStatus.SENT
+            notice.sent_at = now
+            notice.last_error = plan.reason
+        else:
+            notice.status = NoticeStatus.FAILED
+            notice.last_error = plan.reason
+            log.info("Notice %s failed: %s", notice.id, plan.reason)
         return str(plan.decision)
 
-    def record_outcome(
+    def _apply_outcome(
         self,
-        notice_id: int,
+        session: Session,
+        notice: Notice,
         plan: Plan,
-        outcome: Delivery | DeliveryError | TimeoutError,
+        outcome: Outcome,
         now: dt.datetime,
     ) -> str:
         channel = plan.channel or ""
-        with session_scope(write=True) as session:
-            notice = self._locked_notice(session, notice_id)
-            if notice.claimed_by != self.worker_id:
-                log.warning("Notice %s: claim lost while sending on %s", notice_id, channel)
-            self._release(notice)
-            if isinstance(outcome, Delivery):
-                result = self._record_sent(session, notice, channel, outcome, now)
-            elif isinstance(outcome, TimeoutError):
-                result = self._record_timeout(session, notice, plan, now)
-            else:
-                result = self._record_failure(session, notice, channel, outcome, now)
-            session.add(notice)
-        return result
+        if notice.claimed_by != self.worker_id:
+            log.warning("Notice %s: claim lost while sending on %s", notice.id, channel)
+        self._release(notice)
+        if isinstance(outcome, Delivery):
+            return self._record_sent(session, notice, channel, outcome, now)
+        if isinstance(outcome, TimeoutError):
+            return self._record_timeout(session, notice, plan, now)
+        return self._record_failure(session, notice, channel, outcome, now)
 
     def _record_sent(
         self, session: Session, notice: Notice, channel: str, delivery: Delivery, now: dt.datetime

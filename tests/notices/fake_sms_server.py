@@ -91,6 +91,11 @@ class FakeSmsServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real gateways allow
+            # Headers and body leave in separate writes; without TCP_NODELAY the client's
+            # delayed ACK holds each answer back by tens of milliseconds.
+            disable_nagle_algorithm = True
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -104,7 +109,42 @@ class FakeSmsServer:
                 self.end_headers()
                 self.wfile.write(content)
 
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                content = json.dumps(fake.stats()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return
 
         return Handler
+
+    def stats(self) -> dict:
+        """Return the counters, and the seconds between the first and last acceptance."""
+        with self.lock:
+            times = self.accepted_times
+            return {
+                "requests": self.requests,
+                "throttled": self.throttled,
+                "injected": self.injected,
+                "accepted": len(self.accepted),
+                "duplicates": self.duplicates,
+                "window": times[-1] - times[0] if len(times) > 1 else 0.0,
+            }
+
+
+def serve_in_child(connection, options: dict) -> None:  # type: ignore[no-untyped-def]
+    """Run a FakeSmsServer in this (child) process until the parent closes the pipe.
+
+    A separate process keeps the server's threads from competing with the sender for
+    the parent's GIL, which would understate the sender's throughput.
+    """
+    with FakeSmsServer(**options) as server:
+        connection.send(server.url)
+        try:
+            connection.recv()
+        except EOFError:
+            pass

@@ -51,6 +51,9 @@ class CrashAfterDelivery:
             os._exit(CRASH_EXIT_CODE)
         return delivery
 
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
 
 CRASH_EXIT_CODE = 70
 
@@ -63,7 +66,19 @@ def _crashing_worker(url: str, crash_on_call: int, idempotent: bool, now: dt.dat
     """Run in a separate process: send with worker id w1 until the crash."""
     channel = CrashAfterDelivery(_sms_channel(url), crash_on_call, idempotent=idempotent)
     sender = Sender(ChannelRegistry([channel]), worker_id="w1")
-    asyncio.run(sender.send_due(now=now))
+    _send_and_close(sender, now)
+
+
+def _send_and_close(sender: Sender, now: dt.datetime) -> dict:
+    """Run one send_due call, then close the channels' HTTP clients in the same loop."""
+
+    async def run() -> dict:
+        try:
+            return await sender.send_due(now=now)
+        finally:
+            await sender.registry.aclose()
+
+    return asyncio.run(run())
 
 
 def _run_crashing_worker(url: str, crash_on_call: int, idempotent: bool, now: dt.datetime) -> int:
@@ -189,21 +204,24 @@ def test_crash_mid_batch_resends_with_same_key(database: str, settings_env) -> N
     with FakeSmsServer() as gateway:
         exit_code = _run_crashing_worker(gateway.url, 3, True, now)
         assert exit_code == CRASH_EXIT_CODE
+        # Outcomes are recorded per batch, so the three rows that reached the gateway are
+        # all still marked as in flight; the two after the crash were never marked.
         statuses = [notice.status for notice in _notices()]
-        assert statuses == ["sent", "sent", "sending", "pending", "pending"]
+        assert statuses == ["sending", "sending", "sending", "pending", "pending"]
+
+        early = Sender(ChannelRegistry([_sms_channel(gateway.url)]), worker_id="w2")
+        # The dead worker's claim still holds, so nothing is taken over yet.
+        assert _send_and_close(early, now + dt.timedelta(seconds=60))["handled"] == 0
 
         survivor = Sender(ChannelRegistry([_sms_channel(gateway.url)]), worker_id="w2")
-        # The dead worker's claim still holds, so nothing is taken over yet.
-        assert asyncio.run(survivor.send_due(now=now + dt.timedelta(seconds=60)))["handled"] == 0
+        result = _send_and_close(survivor, now + dt.timedelta(seconds=121))
 
-        result = asyncio.run(survivor.send_due(now=now + dt.timedelta(seconds=121)))
-
-    assert result["sent"] == 3
+    assert result["sent"] == 5
     assert [notice.status for notice in _notices()] == ["sent"] * 5
-    # Six requests reached the gateway, but the resend carried the same key, so each of
-    # the five notices was accepted exactly once.
-    assert gateway.requests == 6
-    assert gateway.duplicates == 1
+    # Eight requests reached the gateway, but each resend carried its notice's key, so
+    # each of the five notices was accepted exactly once.
+    assert gateway.requests == 8
+    assert gateway.duplicates == 3
     assert len(gateway.accepted) == 5
     assert len({body["text"] for body in gateway.accepted.values()}) == 5
 
@@ -217,9 +235,9 @@ def test_crash_without_idempotency_never_resends(database: str, settings_env) ->
         assert _run_crashing_worker(gateway.url, 2, False, now) == CRASH_EXIT_CODE
         plain = CrashAfterDelivery(_sms_channel(gateway.url), 0, idempotent=False)
         survivor = Sender(ChannelRegistry([plain]), worker_id="w2")
-        result = asyncio.run(survivor.send_due(now=now + dt.timedelta(seconds=121)))
+        result = _send_and_close(survivor, now + dt.timedelta(seconds=121))
 
-    assert result["unknown_outcome"] == 1
+    assert result["unknown_outcome"] == 2
     assert result["sent"] == 2
     assert gateway.requests == 4
     assert len({body["text"] for body in gateway.accepted.values()}) == 4
