@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from billing.notices import default_channels, organisation_channels
@@ -188,11 +188,12 @@ def _payers(
                 customer.phone = draft.phone
         payers.append(customer)
     if created:
-        ids = _insert_returning_ids(session, Customer, created)
-        loaded = _load(session, Customer, ids)
-        for row, customer_id in zip(created, ids, strict=True):
-            row["id"] = customer_id
-        payers = [loaded[p["id"]] if isinstance(p, dict) else p for p in payers]
+        new_customers = _insert_and_load(session, Customer, organisation, created)
+        by_key = {_payer_keys(c.phone, c.email, c.name)[0]: c for c in new_customers}
+        payers = [
+            by_key[_payer_keys(p["phone"], p["email"], p["name"])[0]] if isinstance(p, dict) else p
+            for p in payers
+        ]
     return payers  # type: ignore[return-value]
 
 
@@ -226,26 +227,25 @@ def _known_payer(
     return customer
 
 
-def _insert_returning_ids(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows with one executemany and return their ids in the order given.
+def _insert_and_load(
+    session: Session, model: type, organisation: Organisation, rows: list[dict[str, Any]]
+) -> list[Any]:
+    """Insert rows of an organisation with one executemany and return them as objects.
 
     Building SQLModel objects validates every field and costs far more than the insert
-    itself, so bulk writes go through SQLAlchemy Core and the rows are loaded back after.
+    itself, and SQLite returns generated ids only row by row, so bulk writes go through
+    SQLAlchemy Core and the new rows (ids above the largest one before) are read back.
     """
-    ids: list[int] = []
     table = model.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(rows), 2000):
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids.extend(session.execute(statement, rows[start : start + 2000]).scalars())
-    return ids
-
-
-def _load(session: Session, model: type, ids: list[int]) -> dict[int, Any]:
-    loaded: dict[int, Any] = {}
-    for start in range(0, len(ids), 500):
-        query = select(model).where(model.id.in_(ids[start : start + 500]))  # type: ignore[attr-defined]
-        loaded.update((row.id, row) for row in session.exec(query))
-    return loaded
+    before = session.execute(select(func.max(table.c.id))).scalar() or 0
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(table), rows[start : start + 5000])
+    query = (
+        select(model)
+        .where(model.organisation_id == organisation.id, model.id > before)  # type: ignore[attr-defined]
+        .order_by(model.id)  # type: ignore[attr-defined]
+    )
+    return list(session.exec(query))
 
 
 def issue_invoices(
@@ -266,9 +266,10 @@ def issue_invoices(
     with session.no_autoflush:
         payers = _payers(session, organisation, drafts)
         now = utcnow()
-        invoice_ids = _insert_returning_ids(
+        rows = _insert_and_load(
             session,
             Invoice,
+            organisation,
             [
                 {
                     "organisation_id": organisation.id,
@@ -287,9 +288,11 @@ def issue_invoices(
                 for draft, customer in zip(drafts, payers, strict=True)
             ],
         )
+        by_key = {invoice.number_key: invoice for invoice in rows}
+        ordered = [by_key[invoice_number_key(draft.number)] for draft in drafts]
         lines = [
             {
-                "invoice_id": invoice_id,
+                "invoice_id": invoice.id,
                 "position": position,
                 "product_id": line.product_id,
                 "description": line.description,
@@ -297,12 +300,10 @@ def issue_invoices(
                 "unit_price": line.unit_price,
                 "amount": line.amount,
             }
-            for invoice_id, draft in zip(invoice_ids, drafts, strict=True)
+            for invoice, draft in zip(ordered, drafts, strict=True)
             for position, line in enumerate(draft.lines, start=1)
         ]
         session.execute(insert(InvoiceLine.__table__), lines)  # type: ignore[attr-defined]
-        invoices = _load(session, Invoice, invoice_ids)
-        ordered = [invoices[invoice_id] for invoice_id in invoice_ids]
         accounts = _open_accounts(session, organisation, ordered, validity_days)
         _queue_issued_notices(session, organisation, ordered, payers, now)
     return [
@@ -333,8 +334,8 @@ def _open_accounts(
                 "created_at": now,
             }
         )
-    accounts = _load(session, VirtualAccount, _insert_returning_ids(session, VirtualAccount, rows))
-    by_invoice = {account.invoice_id: account for account in accounts.values()}
+    accounts = _insert_and_load(session, VirtualAccount, organisation, rows)
+    by_invoice = {account.invoice_id: account for account in accounts}
     return [by_invoice[invoice.id] for invoice in invoices]
 
 
