@@ -1,6 +1,6 @@
 """Chat latency: a posted "my bills" update until the reply reaches the platform's API.
 
-A customer with 20 open bills asks "berapa tagihan saya?". Each run posts the update to
+A customer with 20 open bills sends "berapa tagihan saya?". Each run posts the update to
 the Telegram (or WhatsApp) webhook of the web app under uvicorn on 127.0.0.1 and stops the
 clock when the fake Bot API (or Graph API) on 127.0.0.1 receives the reply. The app, the
 fake API and this client share one process, on a fresh SQLite file.

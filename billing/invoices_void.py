@@ -1,4 +1,4 @@
-"""Voiding a wrong invoice: the invoice is archived, its VA closes and the payer is told."""
+"""Voiding a wrong invoice: the invoice is archived, its VA closes and the payer is notified."""
 
 from __future__ import annotations
 

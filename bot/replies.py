@@ -1,4 +1,4 @@
-"""What the conversation core sends back: channel-neutral replies that adapters render.
+"""Channel-neutral replies of the conversation core, rendered by each channel adapter.
 
 Each adapter maps these onto its platform (Telegram inline keyboards, WhatsApp interactive
 lists and buttons, numbered text on the console) and applies the platform's limits.

@@ -58,8 +58,8 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     @app.post("/telegram", include_in_schema=False)
     async def telegram_webhook(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+        received = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(received.encode(), secret.encode()):
             log.warning("telegram webhook: request with a wrong secret token rejected")
             return Response(status_code=403)
         try:

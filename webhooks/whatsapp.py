@@ -2,7 +2,7 @@
 
 Off when WHATSAPP_PHONE_ID or WHATSAPP_TOKEN is not set. When they are set, a missing
 WHATSAPP_APP_SECRET or WHATSAPP_VERIFY_TOKEN stops start-up: updates are never accepted
-without checking X-Hub-Signature-256. pywa answers 200 at once and runs the handlers
+without checking X-Hub-Signature-256. pywa returns 200 at once and runs the handlers
 below as a background task of the request.
 """
 
@@ -113,8 +113,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         verify_token=settings.whatsapp_verify_token.get_secret_value(),
         app_secret=settings.whatsapp_app_secret.get_secret_value(),
         validate_updates=True,
-        # Duplicates are dropped by the update key stored in the database, which also
-        # holds across restarts and processes.
+        # The update key stored in the database drops duplicates, also across restarts and
+        # processes, so pywa's in-memory check is off.
         skip_duplicate_updates=False,
     )
     webhook = WhatsAppWebhook(client)

@@ -1,7 +1,7 @@
 """Telegram through python-telegram-bot: updates to Inbound, replies to Bot API calls.
 
 Texts are split at 4096 characters and captions kept within 1024, so the Bot API never
-rejects a reply for its length. A flood-control answer (retry_after) is waited out for
+rejects a reply for its length. A flood-control error (retry_after) is waited out for
 chat replies and passed on to the notice sender as DeliveryError.retry_after.
 """
 

@@ -1,10 +1,10 @@
 """WhatsApp Cloud API through pywa: updates to Inbound, replies to Graph API messages.
 
-Replies fit WhatsApp's limits by construction: up to 3 reply buttons with titles of at most
-20 characters, otherwise lists of at most 10 rows with titles of at most 24 characters, and
-interactive bodies of at most 1024 characters (longer text goes first as plain messages,
-split at 4096). Rate-limit errors are waited out for chat replies and passed to the notice
-sender as retryable DeliveryErrors.
+Replies fit WhatsApp's limits by construction. Up to 3 buttons with titles of at most 20
+characters become reply buttons, and others become lists of at most 10 rows with titles of
+at most 24 characters. Interactive bodies keep to 1024 characters, so longer text goes
+first as plain messages split at 4096. Rate-limit errors are waited out for chat replies
+and passed to the notice sender as retryable DeliveryErrors.
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ TELEGRAM_CALLBACK_MAX_BYTES = 64
 
 
 class Op(StrEnum):
-    """What a button does. Values are stored in chats already sent, so never change them."""
+    """The operation of a button. Sent chats keep these values, so they must never change."""
 
     MENU = "m"  # open the menu entry named by key
     HOME = "h"
-    CHOOSE_ORG = "o"  # value: index into the person's memberships
+    CHOOSE_ORG = "o"  # value: organisation id, key: role
     LANGUAGE = "l"  # key: id or en
     PREVIEW_SEND_ALL = "pa"  # value: batch id
     PREVIEW_SEND_VALID = "pv"
@@ -29,7 +29,7 @@ class Op(StrEnum):
     VOID_ABORT = "va"
     REPORT_RANGE = "rr"  # key: this_month, last_month, last_30_days
     RECEIPT = "rc"  # value: invoice id
-    CHILD = "ch"  # value: student id, 0 for every child
+    CHILD = "ch"  # value: student id
     LINK_EMAIL = "le"
     ADD_PRODUCT = "ap"
     ADD_CUSTOMER = "ac"
@@ -56,7 +56,7 @@ class CallbackData:
 
 
 def decode_callback(payload: str | None) -> CallbackData | None:
-    """Parse a button payload; return None for anything we did not build ourselves."""
+    """Parse a button payload, or return None for any payload that encode() did not build."""
     if not payload or len(payload) > 256:
         return None
     try:

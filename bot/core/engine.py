@@ -54,7 +54,7 @@ def update_tag(inbound: Inbound) -> str:
 
 
 async def handle_inbound(inbound: Inbound) -> list[Reply]:
-    """Handle one message and return the replies; never raises."""
+    """Handle one message and return the replies. Any Exception becomes an error line."""
     tag = update_tag(inbound)
     started = time.perf_counter()
     importlib.import_module("bot.flows")  # registers every flow's handlers, once
@@ -73,7 +73,7 @@ async def handle_inbound(inbound: Inbound) -> list[Reply]:
 
 
 def error_replies(error: BaseException, tag: str, language: str | None) -> list[Reply]:
-    """Log the traceback under the update's tag and return the short line the person sees."""
+    """Log the traceback under the update's tag and return the short line sent to the person."""
     log.error("update %s failed: %s", tag, type(error).__name__, exc_info=error)
     return [Text(tr(language, ERROR_LINE))]
 
@@ -100,7 +100,7 @@ async def _handle(inbound: Inbound, tag: str) -> list[Reply]:
 
 
 def _screen_document(session: Session, inbound: Inbound, tag: str) -> list[Reply] | None:
-    """Answer a document that must not be downloaded; return None when it may be."""
+    """Return the replies that reject a document before download, or None to download it."""
     opened = _open_turn(session, inbound, tag, record=True)
     if not isinstance(opened, Turn):
         return opened
@@ -146,7 +146,7 @@ def _record_update(session: Session, inbound: Inbound) -> bool:
 def _open_turn(
     session: Session, inbound: Inbound, tag: str, *, record: bool
 ) -> Turn | list[Reply]:
-    """Find who is writing and for which organisation; answer directly when that is unclear."""
+    """Find the sender and the organisation, or return replies when either is still unknown."""
     if record and not _record_update(session, inbound):
         log.info("update %s is a duplicate delivery; skipped", tag)
         return []
@@ -185,7 +185,7 @@ def _conversation(session: Session, identity: ChatIdentity) -> ConversationState
 def _verify(turn: Turn) -> Step | None:
     """Take a phone the platform vouches for, a shared contact or an e-mail code.
 
-    Returns the step to answer with while the person is not yet verified, else None.
+    Returns the step to reply with while the person is not yet verified, else None.
     """
     inbound, identity = turn.inbound, turn.identity
     if inbound.phone:

@@ -1,4 +1,4 @@
-"""Who is writing: memberships found by verified phone or e-mail, and e-mail link codes."""
+"""Sender identity: memberships found by verified phone or e-mail, and e-mail link codes."""
 
 from __future__ import annotations
 
@@ -131,10 +131,9 @@ def _hash_code(identity_id: int, code: str) -> str:
 
 
 def issue_link_code(session: Session, identity: ChatIdentity, email: str) -> bool:
-    """Queue an e-mailed one-time code when the address belongs to someone; return whether it did.
+    """Queue an e-mailed one-time code if the address is registered, and return whether it was.
 
-    The caller tells the person the same thing either way, so nobody learns which
-    addresses are registered.
+    The caller sends the same reply either way, so the reply reveals no registered address.
     """
     memberships = find_memberships(session, phone=None, email=email)
     if not memberships:

@@ -1,6 +1,6 @@
-"""Where flow modules plug in: menu entries, button handlers, state handlers and phrases.
+"""The plug-in points of flow modules: menu entries, buttons, states, phrases and documents.
 
-Flow modules register at import time; bot.flows imports them all. A module such as
+Flow modules register at import time, and bot.flows imports them all. A module such as
 bot/flows/school.py adds its own menu entries and handlers here without editing others.
 """
 
@@ -71,7 +71,7 @@ def register_state_handler(state: StrEnum, handler: Handler) -> None:
 
 
 def register_phrase(pattern: str, handler: Handler, *, action: Action | None = None) -> None:
-    """Answer free text matching `pattern` (case-insensitive) when no state waits for text."""
+    """Handle free text matching `pattern` (case-insensitive) when no state waits for text."""
     _phrases.append((re.compile(pattern, re.IGNORECASE), action, handler))
 
 

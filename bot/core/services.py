@@ -1,7 +1,7 @@
 """Calls into billing modules that other areas own, in the shape the chat flows need.
 
 Each call imports its module when used, so a billing module that is not installed yet turns
-into a clear "not available" answer instead of an import error at start-up.
+into a clear "not available" reply instead of an import error at start-up.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Problem:
 
 @dataclass
 class PreviewView:
-    """What the chat shows of an uploaded sheet before staff decide."""
+    """The summary of an uploaded sheet that the chat shows before staff decide."""
 
     batch_id: int | None  # None when the file itself could not be read
     invoice_count: int  # invoices ready to issue

@@ -27,7 +27,7 @@ class Step:
 
 @dataclass
 class Turn:
-    """The context of one message: the open session, the person and where the chat stands."""
+    """The context of one message: the open session, the sender and the conversation state."""
 
     session: Session
     inbound: Inbound

@@ -20,7 +20,7 @@ from bot.core.menu import button, menu_step
 from bot.core.services import PreviewView, Problem
 from bot.core.states import State
 from bot.core.turn import Step, Turn
-from bot.replies import Document, Reply, Text
+from bot.replies import Button, Document, Reply, Text
 from locales import N_, format_date, format_datetime, format_rupiah, tr
 from models import (
     BatchStatus,
@@ -163,10 +163,9 @@ def _problem_line(turn: Turn, problem: Problem) -> str:
 
 def _waiting_batch(turn: Turn, batch_id: int | None) -> ImportBatch:
     batch = turn.session.get(ImportBatch, batch_id) if batch_id else None
-    if batch is None or batch.organisation_id != turn.org.id:
-        raise UserError("chat.preview_gone", "This preview is no longer waiting for an answer.")
-    if batch.status != BatchStatus.PREVIEW:
-        raise UserError("chat.preview_gone", "This preview is no longer waiting for an answer.")
+    waiting = batch is not None and batch.status == BatchStatus.PREVIEW
+    if batch is None or not waiting or batch.organisation_id != turn.org.id:
+        raise UserError("chat.preview_gone", "This preview was already sent or cancelled.")
     return batch
 
 
@@ -209,14 +208,14 @@ async def settle_conflict(turn: Turn) -> Step:
     old, new = int(callback.key or 0), callback.value or 0
     drop, keep = (old, new) if callback.op is Op.REPLACE_PREVIEW else (new, old)
     services.cancel_batch(turn.session, turn.org, _waiting_batch(turn, drop).id or 0)
-    kept = _waiting_batch(turn, keep)
-    filename, content = kept.filename, kept.content
+    survivor = _waiting_batch(turn, keep)
+    filename, content = survivor.filename, survivor.content
 
     if not content:
         reply = tr(turn.language, "Please send that sheet again.")
         return Step([Text(reply)], State.AWAIT_UPLOAD)
     # The kept upload is checked again as a fresh batch, so its preview is current.
-    services.cancel_batch(turn.session, turn.org, kept.id or 0)
+    services.cancel_batch(turn.session, turn.org, survivor.id or 0)
     preview = services.preview_upload(
         turn.session,
         turn.org,
@@ -472,16 +471,21 @@ async def list_products(turn: Turn) -> Step:
         .order_by(col(Product.name))
     ).all()
 
-    lines = [tr(turn.language, "Products ({count}):", count=len(products))]
-    for product in products[:MAX_LISTED]:
-        price = format_rupiah(product.price) if product.price is not None else "-"
-        lines.append(f"• {product.name} — {price}")
-    if len(products) > MAX_LISTED:
-        lines.append(tr(turn.language, "…and {count} more.", count=len(products) - MAX_LISTED))
-    buttons = (
-        button(tr(turn.language, "Add a product"), Op.ADD_PRODUCT),
-        button(tr(turn.language, "Menu"), Op.HOME),
-    )
+    heading = tr(turn.language, "Products ({count}):", count=len(products))
+    items = [
+        f"{product.name} — {format_rupiah(product.price) if product.price is not None else '-'}"
+        for product in products
+    ]
+    add = button(tr(turn.language, "Add a product"), Op.ADD_PRODUCT)
+    return _listing_step(turn, heading, items, add)
+
+
+def _listing_step(turn: Turn, heading: str, items: list[str], add: Button) -> Step:
+    """List the first MAX_LISTED items under a heading, with an add button and the menu."""
+    lines = [heading] + [f"• {item}" for item in items[:MAX_LISTED]]
+    if len(items) > MAX_LISTED:
+        lines.append(tr(turn.language, "…and {count} more.", count=len(items) - MAX_LISTED))
+    buttons = (add, button(tr(turn.language, "Menu"), Op.HOME))
     return Step([Text("\n".join(lines), buttons)])
 
 
@@ -551,16 +555,12 @@ async def list_customers(turn: Turn) -> Step:
     )
     customers = turn.session.exec(query).all()
 
-    lines = [tr(turn.language, "Customers ({count}):", count=len(customers))]
-    for customer in customers[:MAX_LISTED]:
-        lines.append(f"• {customer.name} — {customer.phone or customer.email or '-'}")
-    if len(customers) > MAX_LISTED:
-        lines.append(tr(turn.language, "…and {count} more.", count=len(customers) - MAX_LISTED))
-    buttons = (
-        button(tr(turn.language, "Add a customer"), Op.ADD_CUSTOMER),
-        button(tr(turn.language, "Menu"), Op.HOME),
-    )
-    return Step([Text("\n".join(lines), buttons)])
+    heading = tr(turn.language, "Customers ({count}):", count=len(customers))
+    items = [
+        f"{customer.name} — {customer.phone or customer.email or '-'}" for customer in customers
+    ]
+    add = button(tr(turn.language, "Add a customer"), Op.ADD_CUSTOMER)
+    return _listing_step(turn, heading, items, add)
 
 
 async def ask_customer_name(turn: Turn) -> Step:

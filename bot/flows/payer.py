@@ -67,13 +67,13 @@ async def my_bills(turn: Turn) -> Step:
     turn.require(Action.MY_BILLS)
     invoices = _open_invoices(turn)
     children = _children(turn)
-    shown = children
+    listed = children
     callback = turn.inbound.callback
     if callback is not None and callback.op is Op.CHILD and callback.value:
         invoices = [invoice for invoice in invoices if invoice.student_id == callback.value]
-        shown = [child for child in children if child.id == callback.value]
+        listed = [child for child in children if child.id == callback.value]
 
-    text = _bills_text(turn, invoices, shown)
+    text = _bills_text(turn, invoices, listed)
     buttons = [button(tr(turn.language, "How to pay"), Op.MENU, key="howto")]
     if len(children) > 1:
         buttons += [button(child.name, Op.CHILD, value=child.id) for child in children]

@@ -87,8 +87,8 @@ class FakeBotAPI:
         self.token = token
         self.calls: list[Call] = []
         self.files: dict[str, bytes] = {}
-        self.flood: list[tuple[str, int]] = []  # (method, retry_after) answered once each
-        self.broken: list[str] = []  # methods answered once each with a server error
+        self.flood: list[tuple[str, int]] = []  # (method, retry_after), each returned once
+        self.broken: list[str] = []  # methods that fail once each with a server error
         self.message_id = 100
         self.app = FastAPI()
         self.app.post("/bot{token}/{method}")(self._call)
@@ -100,8 +100,8 @@ class FakeBotAPI:
         return self.server.url
 
     def sent(self, method: str | None = None) -> list[Call]:
-        wanted = ("sendMessage", "sendDocument", "sendPhoto") if method is None else (method,)
-        return [call for call in self.calls if call.method in wanted]
+        methods = ("sendMessage", "sendDocument", "sendPhoto") if method is None else (method,)
+        return [call for call in self.calls if call.method in methods]
 
     def texts(self) -> list[str]:
         return [str(call.params.get("text", "")) for call in self.sent("sendMessage")]

@@ -1,4 +1,4 @@
-"""Uploading a bill sheet in chat: preview, the three answers, and files refused."""
+"""Uploading a bill sheet in chat: the preview, its three buttons, and rejected files."""
 
 from __future__ import annotations
 
