@@ -17,6 +17,8 @@ NO_NUMBER_WORDS = frozenset(
 _LIST_SPLIT = re.compile(r"\s*(?:/|;|,|\bor\b|\batau\b|\bdan\b|&)\s*", re.IGNORECASE)
 _ANNOTATION = re.compile(r"\s*(?:\([^()\d]*[a-z][^()\d]*\)|\s[a-z][a-z .]*)$", re.IGNORECASE)
 _TRUNK_AFTER_CODE = re.compile(r"^\+62\s*\(0\)\s*|^\+62[\s\-.]*0(?=\d)")
+# A mobile number written plainly ("0812-3456-7890", "+62 812 3456 7890"): no further cleaning.
+_PLAIN_MOBILE = re.compile(r"(?:\+62 ?|62|0)8\d{2}[\d\- .]{6,14}")
 _PHONE_CHARS = re.compile(r"\+?[\d\s.\-\u2010-\u2015\u2212\u00a0\u202f()/]+")
 
 
@@ -62,6 +64,8 @@ def parse_phone(value: object, region: str = "ID") -> ParsedPhone:
     """
     if value is None:
         return ParsedPhone()
+    if isinstance(value, str) and _PLAIN_MOBILE.fullmatch(value):
+        return _parse_digits(_SEPARATORS.sub("", value), region)
     if isinstance(value, bool):
         return ParsedPhone(problem=PhoneProblem.INVALID)
     if isinstance(value, float):

@@ -243,6 +243,50 @@ def _build_invoice(
     """Merge the rows of one invoice number, rejecting conflicts and exact repeats."""
     number = rows[0].invoice_number
     row_numbers = [row.number for row in rows]
+    values, conflict = _merge_customer_fields(data, rows, problems)
+    repeated = _report_repeated_rows(data, rows, problems)
+    complete = all(row.valid for row in rows) and _report_missing(data, rows, values, problems)
+    if conflict or repeated or not complete:
+        problems.invalid_rows.update(row_numbers)
+        return None
+    lines = [row.line for row in rows if row.line is not None]
+    total = sum(line.amount for line in lines)
+    if total > context.max_amount:
+        problems.error(
+            "invoice.total_too_large",
+            msg(
+                "Invoice {number} totals {total}, above the limit of {limit} per bill. "
+                "Split it into several invoices.",
+                number=number,
+                total=format_rupiah(total),
+                limit=format_rupiah(context.max_amount),
+            ),
+            row=rows[0].number,
+            rows=row_numbers,
+        )
+        return None
+    draft = InvoiceDraft(
+        number=number,
+        customer_name=values["customer"][0],
+        due_date=values["due_date"][0],
+        lines=lines,
+        phone=values.get("phone", (None, 0))[0],
+        email=values.get("email", (None, 0))[0],
+        description=next((row.description for row in rows if row.description), ""),
+        source_rows=row_numbers,
+    )
+    new_products = sorted({row.new_product for row in rows if row.new_product})
+    return SheetInvoice(draft=draft, new_products=new_products)
+
+
+def _merge_customer_fields(
+    data: SheetData, rows: list[BillRow], problems: Problems
+) -> tuple[dict[str, tuple[Any, int]], bool]:
+    """Take each customer field from the first row that fills it; report rows that differ.
+
+    Returns the values with the row each came from, and whether any row disagreed.
+    """
+    number = rows[0].invoice_number
     values: dict[str, tuple[Any, int]] = {}
     conflict = False
     for row in rows:
@@ -258,92 +302,74 @@ def _build_invoice(
             elif _differs(first[0], value):
                 conflict = True
                 _report_conflict(data, problems, number, attribute, column, first, (value, row))
-    valid = not conflict and all(row.valid for row in rows)
+    return values, conflict
+
+
+def _report_repeated_rows(data: SheetData, rows: list[BillRow], problems: Problems) -> bool:
+    """Report every row that repeats an earlier line of the invoice exactly."""
     seen: dict[tuple, int] = {}
+    repeated = False
     for row in rows:
         if row.line is None:
             continue
         signature = (row.line.description.casefold(), row.line.quantity, row.line.amount,
                      row.description)  # fmt: skip
-        if signature in seen:
-            valid = False
-            problems.error(
-                "invoice.repeated_row",
-                msg(
-                    "Row {row} repeats row {first} exactly (invoice {number}). Delete it, or if "
-                    "the customer really buys twice, set the quantity to 2 on one row.",
-                    row=row.number,
-                    first=seen[signature],
-                    number=number,
-                ),
-                row=row.number,
-                column=data.header.title(data.header.columns[Field.NUMBER]),
-                value=row.invoice_number,
-                rows=[seen[signature], row.number],
-            )
-        else:
+        if signature not in seen:
             seen[signature] = row.number
+            continue
+        repeated = True
+        problems.error(
+            "invoice.repeated_row",
+            msg(
+                "Row {row} repeats row {first} exactly (invoice {number}). Delete it, or if "
+                "the customer really buys twice, set the quantity to 2 on one row.",
+                row=row.number,
+                first=seen[signature],
+                number=row.invoice_number,
+            ),
+            row=row.number,
+            column=data.header.title(data.header.columns[Field.NUMBER]),
+            value=row.invoice_number,
+            rows=[seen[signature], row.number],
+        )
+    return repeated
+
+
+def _report_missing(
+    data: SheetData, rows: list[BillRow], values: dict[str, tuple[Any, int]], problems: Problems
+) -> bool:
+    """Report a missing name, due date or contact; return whether the invoice has them all."""
     first_row = rows[0].number
-    if "customer" not in values and all(row.valid for row in rows):
-        valid = False
+    complete = True
+    if "customer" not in values:
+        complete = False
         problems.error(
             "customer.missing",
             msg("The customer name is missing. Enter the name of the customer to bill."),
             row=first_row,
             column=_title(data, Field.CUSTOMER),
         )
-    if "due_date" not in values and all(row.valid for row in rows):
-        valid = False
+    if "due_date" not in values:
+        complete = False
         problems.error(
             "due_date.missing",
             msg("The due date is missing. Enter it as dd/mm/yyyy."),
             row=first_row,
             column=_title(data, Field.DUE_DATE),
         )
-    if "phone" not in values and "email" not in values and all(row.valid for row in rows):
-        valid = False
+    if "phone" not in values and "email" not in values:
+        complete = False
         problems.error(
             "customer.no_contact",
             msg(
                 "Invoice {number} has no phone number and no e-mail address, so the bill "
                 "cannot reach the customer. Add at least one.",
-                number=number,
+                number=rows[0].invoice_number,
             ),
             row=first_row,
             column=_title(data, Field.PHONE) or _title(data, Field.EMAIL),
         )
-    if not valid:
-        problems.invalid_rows.update(row_numbers)
-        return None
-    lines = [row.line for row in rows if row.line is not None]
-    total = sum(line.amount for line in lines)
-    if total > context.max_amount:
-        problems.error(
-            "invoice.total_too_large",
-            msg(
-                "Invoice {number} totals {total}, above the limit of {limit} per bill. "
-                "Split it into several invoices.",
-                number=number,
-                total=format_rupiah(total),
-                limit=format_rupiah(context.max_amount),
-            ),
-            row=first_row,
-            rows=row_numbers,
-        )
-        return None
-    description = next((row.description for row in rows if row.description), "")
-    draft = InvoiceDraft(
-        number=number,
-        customer_name=values["customer"][0],
-        due_date=values["due_date"][0],
-        lines=lines,
-        phone=values.get("phone", (None, 0))[0],
-        email=values.get("email", (None, 0))[0],
-        description=description,
-        source_rows=row_numbers,
-    )
-    new_products = sorted({row.new_product for row in rows if row.new_product})
-    return SheetInvoice(draft=draft, new_products=new_products)
+    return complete
 
 
 def _names_conflict(values: dict[str, tuple[Any, int]], row: BillRow) -> bool:

@@ -3,9 +3,9 @@
 An uploaded ".xlsx" may be a CSV, an HTML page, an old .xls, an .ods, a password-protected
 file, a truncated download or a decompression bomb. `open_workbook` rejects each with a
 specific SheetFileError. For a real .xlsx it checks the zip directory (sizes and
-compression ratios) first, then inflates every member with a hard cap while scanning the
+compression ratios) first. Then it inflates every member with a hard cap and scans the
 worksheet XML for what python-calamine does not report: hidden rows, formulas without a
-cached value, the last row that holds a value and the widest column.
+cached value, the last row with a value, and the widest column.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class SheetFileError(UserError):
 
 @dataclass
 class SheetLayout:
-    """What the worksheet XML says beyond the cell values (rows and columns are 1-based)."""
+    """The facts in a worksheet's XML beyond its cell values (rows and columns are 1-based)."""
 
     name: str
     member: str
@@ -336,7 +336,7 @@ def _too_many_columns(filename: str, layout: SheetLayout, limit: int) -> SheetFi
 class _WorksheetScanner:
     """Collect hidden rows, formulas without a cached value and the used extent from XML chunks.
 
-    Input is cut at the last `<row` tag so each scanned piece holds whole rows.
+    Input is cut at the last `<row` tag, so each scanned piece contains whole rows.
     """
 
     def __init__(self, layout: SheetLayout):
@@ -369,7 +369,7 @@ class _WorksheetScanner:
                     layout.hidden_rows.add(int(number.group(1)))
         for index in range(len(rows) - 1, -1, -1):
             match = rows[index]
-            if match.group(2):  # <row .../> holds no cells
+            if match.group(2):  # <row .../> contains no cells
                 continue
             end = rows[index + 1].start() if index + 1 < len(rows) else len(piece)
             body = piece[match.end() : end]

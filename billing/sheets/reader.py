@@ -1,9 +1,9 @@
 """Reading the data rows of a checked workbook: sheet choice, header, merges, hidden rows.
 
-The reader yields rows as the user sees them in Excel (1-based row numbers), with values of
-vertically merged cells copied into every row of the merge, and records the problems that
-belong to the sheet rather than to one field: hidden rows, formulas without a cached value,
-TOTAL and signature rows below the data.
+Rows keep the numbers the user sees in Excel (1-based). A vertically merged cell's value is
+copied into every row of the merge. The reader also records the problems that belong to
+the sheet rather than to one field: hidden rows, formulas without a cached value, and
+TOTAL or signature rows below the data.
 """
 
 from __future__ import annotations
@@ -91,21 +91,23 @@ class RowReader:
         self.row = row
         self.problems = problems
         self.failed = False
+        self.columns = data.header.columns
+        self.cells = row.cells
 
     def column(self, name: Field) -> int | None:
-        return self.data.header.columns.get(name)
+        return self.columns.get(name)
 
     def raw(self, name: Field) -> Any:
-        index = self.column(name)
-        if index is None or index >= len(self.row.cells):
+        index = self.columns.get(name)
+        if index is None or index >= len(self.cells):
             return None
-        return self.row.cells[index]
+        return self.cells[index]
 
     def raw_at(self, index: int) -> Any:
-        return self.row.cells[index] if index < len(self.row.cells) else None
+        return self.cells[index] if index < len(self.cells) else None
 
     def unusable(self, *names: Field) -> bool:
-        """Whether any of the fields holds a formula without a cached value (already reported)."""
+        """Return whether a field contains a formula without a cached value (already reported)."""
         if any(self.raw(name) is FORMULA_WITHOUT_VALUE for name in names):
             self.failed = True
             return True
@@ -116,13 +118,13 @@ class RowReader:
         return value is not FORMULA_WITHOUT_VALUE and not is_blank(value)
 
     def parse(self, name: Field, parser: Callable[[Any], T]) -> T | None:
-        index = self.column(name)
+        index = self.columns.get(name)
         if index is None:
             return None
         return self.parse_at(index, parser)
 
     def parse_at(self, index: int, parser: Callable[[Any], T]) -> T | None:
-        value = self.raw_at(index)
+        value = self.cells[index] if index < len(self.cells) else None
         if value is FORMULA_WITHOUT_VALUE:
             self.failed = True  # already reported by the reader
             return None

@@ -22,7 +22,7 @@ SERIAL_RANGE_1900 = (36526, 73415)
 
 
 class CellError(ValueError):
-    """A cell value that cannot be used; `message` says why and how to fix it."""
+    """A cell value that cannot be used. `message` explains why and how to fix it."""
 
     def __init__(self, message: Msg, code: str):
         super().__init__(code)
