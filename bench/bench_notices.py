@@ -1,8 +1,8 @@
 """Notice throughput against a rate-limited provider, and reminder selection at scale.
 
 1. Issue 10,000 bills (one SMS notice each) and send them through a fake SMS gateway on
-   127.0.0.1 that allows 80 messages per second and answers 1% of requests with an
-   injected 429. Reports the achieved rate, duplicates and drops.
+   127.0.0.1 that allows 80 messages per second and returns an injected 429 for 1% of
+   requests. Reports the achieved rate, duplicates and drops.
 2. On PostgreSQL, fill 1,000,000 invoices and time the selection of due reminders.
 
 Environment: BENCH_NOTICES (default 10000), BENCH_INVOICES (default 1000000),
@@ -131,7 +131,9 @@ def bench_throughput(count: int) -> None:
         process.start()
         try:
             gateway_url = parent.recv()
+            cpu_started = time.process_time()
             outcomes = asyncio.run(_send_all(gateway_url, count))
+            cpu = time.process_time() - cpu_started
             stats = _gateway_stats(gateway_url)
         finally:
             parent.close()
@@ -150,6 +152,10 @@ def bench_throughput(count: int) -> None:
         f"achieved: {rate:.1f} msg/s ({rate / RATE_LIMIT:.1%} of the limit), "
         f"{stats['accepted']} accepted in {stats['window']:.1f} s, "
         f"total {outcomes['elapsed']:.1f} s"
+    )
+    print(
+        f"sender CPU: {cpu / count * 1000:.1f} ms per notice; "
+        f"load average afterwards: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"duplicates at the provider: {stats['duplicates']}")
     print(f"drops: {count - stats['accepted']} (notices marked sent: {sent})")

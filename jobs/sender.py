@@ -92,7 +92,7 @@ class RateLimiter:
 
 @dataclass
 class Plan:
-    """What to do with one claimed notice: deliver a message, or record a decision."""
+    """The next step for one claimed notice: a message to deliver, or a decision to record."""
 
     channel: str | None = None
     address: Address | None = None
@@ -242,9 +242,9 @@ class Sender:
     async def send_due(self, *, now: dt.datetime | None = None, limit: int = 1000) -> dict:
         """Send due notices in batches until none is due or `limit` were handled.
 
-        Each batch is planned in one read transaction, marked "sending" in one write
-        transaction before any provider call, delivered concurrently within the rate
-        limits, and recorded in one write transaction.
+        Each batch is planned in one read transaction and delivered concurrently within
+        the rate limits. Every message is marked "sending" in its own short transaction
+        right before its provider call, and the batch's outcomes are recorded together.
         """
         totals: dict[str, int] = {}
         handled = 0
@@ -284,7 +284,7 @@ class Sender:
         return self.record_batch(plans, outcomes, now or utcnow())
 
     def plan_batch(self, ids: list[int], now: dt.datetime) -> dict[int, Plan]:
-        """Plan every notice this worker still holds a claim on."""
+        """Plan every notice that is still claimed by this worker."""
         with session_scope() as session:
             notices = session.exec(
                 select(Notice)

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         default_factory=lambda: {"id": "id", "en": "en"}
     )
     whatsapp_window_hours: int = 24
-    # Bank name shown in the payment steps for transfers from another bank; empty leaves it out.
+    # Bank named in the payment step for transfers from another bank (empty: "the VA's bank").
     va_bank_name: str = ""
 
     # Reminders and digests; organisations override these in their preferences.

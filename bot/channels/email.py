@@ -30,13 +30,13 @@ class SmtpConfig:
 class EmailChannel:
     """Sends notices through one SMTP server, one connection per message.
 
-    The Message-ID is derived from the idempotency key, so a resend after a crash
-    carries the same id and mail clients that de-duplicate by Message-ID show it once.
+    The Message-ID is derived from the idempotency key, so the message can be traced
+    back to its notice.
     """
 
     name = "email"
-    # SMTP servers do not drop a second message with the same Message-ID, so a resend
-    # after a crash is not safe; the key only labels the message.
+    # SMTP servers do not drop a second message with the same Message-ID. A resend after
+    # a crash is therefore not safe, and the key only labels the message.
     supports_idempotency_key = False
     accepts_idempotency_key = True
 

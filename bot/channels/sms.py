@@ -32,7 +32,7 @@ class SmsProvider:
 class JsonGatewayProvider(SmsProvider):
     """A gateway taking {"to", "from", "text", "reference"} as JSON with a bearer token.
 
-    It answers 2xx with {"id": ...}; the Idempotency-Key header lets it drop a resend.
+    It returns 2xx with {"id": ...}, and the Idempotency-Key header lets it drop a resend.
     """
 
     def __init__(self, url: str, token: str | None, sender_id: str):

@@ -1,8 +1,8 @@
 """A fake SMS gateway on 127.0.0.1: a real HTTP server for tests and the benchmark.
 
-It accepts the JSON body of bot.channels.sms.JsonGatewayProvider, drops a request whose
-Idempotency-Key it has already accepted, can enforce a rate limit (answering 429 with
-Retry-After when it is exceeded) and can inject 429 answers at a given rate.
+It accepts the JSON body of bot.channels.sms.JsonGatewayProvider and drops a request whose
+Idempotency-Key it has already accepted. It can enforce a rate limit, returning 429 with
+Retry-After when the limit is exceeded, and it can inject 429 responses at a given rate.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ class FakeSmsServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real gateways allow
-            # Headers and body leave in separate writes; without TCP_NODELAY the client's
-            # delayed ACK holds each answer back by tens of milliseconds.
+            # Headers and body leave in separate writes, which Nagle's algorithm would
+            # otherwise delay until the client acknowledges the first one.
             disable_nagle_algorithm = True
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)

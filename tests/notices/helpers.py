@@ -41,7 +41,7 @@ class FakeClock:
 
 
 class ScriptedChannel:
-    """A chat provider stand-in: answers each delivery with the next scripted result."""
+    """A chat provider stand-in that returns the next scripted result for each delivery."""
 
     def __init__(self, name: str, script: list[DeliveryError | None] | None = None):
         self.name = name

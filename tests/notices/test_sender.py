@@ -205,7 +205,7 @@ def test_crash_mid_batch_resends_with_same_key(database: str, settings_env) -> N
         exit_code = _run_crashing_worker(gateway.url, 3, True, now)
         assert exit_code == CRASH_EXIT_CODE
         # Outcomes are recorded per batch, so the three rows that reached the gateway are
-        # all still marked as in flight; the two after the crash were never marked.
+        # all still marked as in flight. The two after the crash were never marked.
         statuses = [notice.status for notice in _notices()]
         assert statuses == ["sending", "sending", "sending", "pending", "pending"]
 

@@ -7,10 +7,13 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from sqlmodel import select
 
-from jobs.channels import build_registry
+from bot.channels.base import Address, Delivery, DeliveryError
+from bot.replies import OutboundMessage
+from jobs.channels import ChannelRegistry, build_registry
 from jobs.sender import Sender
 from models import Notice, NoticeAttempt, NoticeStatus
 from models.db import session_scope
@@ -155,3 +158,68 @@ async def test_open_window_sends_free_text(database: str, graph: FakeGraphApi) -
     assert "SPP-E" in graph.messages[0]["text"]["body"]
     assert _attempts() == [("whatsapp", "sent")]
     assert gateway.accepted == {}
+
+
+class GraphTemplateChannel:
+    """A minimal WhatsApp adapter over httpx.MockTransport with the Graph API's rules.
+
+    It checks the sender's side independently of bot.channels.whatsapp: outside the
+    24-hour window it sends the template, and a rejected template is a permanent error.
+    """
+
+    name = "whatsapp"
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        transport = httpx.MockTransport(self._graph)
+        self.client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9")
+
+    def _graph(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body)
+        if body["type"] == "template":
+            return httpx.Response(400, json=TEMPLATE_PAUSED)
+        return httpx.Response(200, json={"messages": [{"id": "wamid.1"}]})
+
+    async def deliver(self, address: Address, message: OutboundMessage) -> Delivery:
+        if address.window_open:
+            body = {"type": "text", "to": address.value, "text": {"body": message.text}}
+        else:
+            body = {
+                "type": "template",
+                "to": address.value,
+                "template": {
+                    "name": message.whatsapp_template,
+                    "language": {"code": message.whatsapp_template_language},
+                    "parameters": list(message.whatsapp_template_params),
+                },
+            }
+        response = await self.client.post("/v21.0/1234567890/messages", json=body)
+        if response.status_code >= 400:
+            code = response.json()["error"]["code"]
+            raise DeliveryError(f"WhatsApp rejected the message: code {code}", permanent=True)
+        return Delivery(provider_message_id=response.json()["messages"][0]["id"])
+
+
+async def test_closed_window_template_rejected_uses_sms(database: str) -> None:
+    school = make_school()
+    issue_bill(school, parent=1, student=2, number="SPP-E", due=DUE)
+    whatsapp = GraphTemplateChannel()
+    gateway = FakeSmsGateway()
+    clock = FakeClock()
+    sender = Sender(ChannelRegistry([whatsapp, gateway.channel()]), clock=clock, sleep=clock.sleep)
+    result = await sender.send_due()
+
+    assert result["fallback"] == 1
+    assert result["sent"] == 1
+    assert [request["type"] for request in whatsapp.requests] == ["template"]
+    template = whatsapp.requests[0]["template"]
+    assert template["name"] == "tagih_invoice_issued"
+    assert template["language"] == {"code": "id"}
+    assert template["parameters"][0] == "Budi"
+    assert template["parameters"][2] == "SPP-E"
+    assert _attempts() == [("whatsapp", "failed"), ("sms", "sent")]
+    with session_scope() as session:
+        notice = session.exec(select(Notice)).one()
+    assert notice.last_error is None
+    assert len(gateway.accepted) == 1
