@@ -271,3 +271,38 @@ def test_parse_time_limit() -> None:
     result = read(xlsx(rows), sheet_max_parse_seconds=0)
     assert result.file_error is not None
     assert result.file_error.code == "sheet.too_slow"
+
+
+def test_merged_continuation_cells() -> None:
+    def edit(workbook, sheet):  # type: ignore[no-untyped-def]
+        for column in "ABCDE":
+            sheet.merge_cells(f"{column}2:{column}4")
+
+    rows = [
+        BILL_HEADER,
+        bill_row("INV-7", product="Kertas A4", amount=55000),
+        [None, None, None, None, None, "Tinta", 95000],
+        [None, None, None, None, None, "Map", 18000],
+        bill_row("INV-8", "Siti Rahma"),
+    ]
+    result = read(xlsx(rows, edit=edit))
+    assert result.ok, [problem.to_json("en") for problem in result.errors]
+    invoices = {invoice.draft.number: invoice.draft for invoice in result.invoices}
+    assert invoices["INV-7"].total == 55000 + 95000 + 18000
+    assert invoices["INV-7"].source_rows == [2, 3, 4]
+    assert invoices["INV-7"].customer_name == "Budi Santoso"
+    assert invoices["INV-8"].source_rows == [5]
+
+
+def test_header_variants_in_english() -> None:
+    header = ["  invoice NO ", "CUSTOMER\nName", "e-mail", "Phone", "Due Date", "Product",
+              "Amount", "Internal code"]  # fmt: skip
+    data = ["A-1", "Budi", "budi@example.com", 81234567890, "31 December 2031", "Rent",
+            "1,500,000", "x"]  # fmt: skip
+    rows = [["Billing run"], [], header, data]
+    result = read(xlsx(rows))
+    assert result.ok, [problem.to_json("en") for problem in result.errors]
+    assert result.header_row == 3
+    draft = result.invoices[0].draft
+    assert (draft.number, draft.phone, draft.total) == ("A-1", "+6281234567890", 1500000)
+    assert draft.due_date == dt.date(2031, 12, 31)
