@@ -213,7 +213,9 @@ async def _scheduled(name: str, lock: SchedulerLock) -> None:
     if spec.scheduled_only_by_leader and not await asyncio.to_thread(lock.held):
         return
     result = await run_job(name)
-    log.info("Job %s finished: %s", name, result)
+    # The sender runs every few seconds; a run that did nothing is logged at DEBUG only.
+    idle = all(value in (0, "0") for value in result.values())
+    log.log(logging.DEBUG if idle else logging.INFO, "Job %s finished: %s", name, result)
 
 
 def _log_job_error(event: JobExecutionEvent) -> None:

@@ -133,7 +133,7 @@ def test_jobs_run_rejects_bad_time(database: str) -> None:
     assert "'tomorrow' is not a valid time" in result.output
 
 
-def test_jobs_run_without_payment_module(database: str) -> None:
+def test_jobs_run_payment_status(database: str) -> None:
     result = CliRunner().invoke(jobs_group, ["run", "payment-status"])
     assert result.exit_code == 0, result.output
     assert "result" in json.loads(result.output)

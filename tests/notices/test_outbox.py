@@ -196,3 +196,21 @@ async def test_failed_status_moves_to_next_channel(database: str) -> None:
     assert result["sent"] == 1
     assert _notice().channel == "sms"
     assert len(gateway.accepted) == 1
+
+
+async def test_info_logs_hold_no_personal_data(database: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    school = make_school()
+    link_chat("+6281200000011", "telegram", "5001")
+    issue_bill(school, parent=0, student=0, number="A-1", due=DUE)
+    telegram = ScriptedChannel("telegram", [DeliveryError("bot blocked", permanent=True)])
+    gateway = FakeSmsGateway([(503, {})])
+    sender = Sender(ChannelRegistry([telegram, gateway.channel()]))
+    with caplog.at_level("INFO"):
+        await sender.send_due()
+        with session_scope(write=True) as session:
+            record_delivery_status(session, "unknown", "delivered")
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("failed" in message for message in messages)
+    for message in messages:
+        for personal in ("+62812", "6281200000011", "ani@example.com", "Ani", "Citra", "5001"):
+            assert personal not in message, message
