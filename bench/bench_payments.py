@@ -26,7 +26,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -58,6 +59,7 @@ class Run:
     accepted: int
     seconds: float
     latencies_ms: list[float]
+    failures: Counter[str] = field(default_factory=Counter)  # response code or error name
 
     @property
     def per_second(self) -> float:
@@ -74,6 +76,7 @@ class Run:
             f"{self.label:<34} {self.requests:>6} req  {self.accepted:>6} ok  "
             f"{self.per_second:8.1f}/s  p50 {self.percentile(0.50):7.1f} ms  "
             f"p99 {self.percentile(0.99):7.1f} ms"
+            + (f"  failures {dict(self.failures)}" if self.failures else "")
         )
 
 
@@ -174,9 +177,12 @@ async def _send(
     started = time.perf_counter()
     try:
         response = await client.post(url, content=request[0], headers=request[1])
-        ok = response.status_code == 200 and response.json().get("responseCode") == "2002500"
-    except httpx.HTTPError:
-        ok = False
+        code = str(response.json().get("responseCode", response.status_code))
+    except (httpx.HTTPError, ValueError) as error:
+        code = type(error).__name__
+    ok = code == "2002500"
+    if not ok:
+        run.failures[code] += 1
     run.latencies_ms.append((time.perf_counter() - started) * 1000)
     run.requests += 1
     run.accepted += int(ok)
@@ -236,13 +242,11 @@ def _measure_tagih(name: str, database_url: str, key_file: Path) -> list[Run]:
     process = _start(command, env, base + "/health")
     try:
         os.environ["SNAP_DEV_KEY_FILE"] = str(key_file)
-        requests = _signed_requests(base, numbers)
-        saturation = asyncio.run(
-            _saturate(base + PAYMENT_PATH, requests[:SATURATION_REQUESTS], f"{name} saturation")
-        )
-        rate = asyncio.run(
-            _fixed_rate(base + PAYMENT_PATH, requests[SATURATION_REQUESTS:], f"{name} at {RATE}/s")
-        )
+        # Each run is signed just before it starts, so no X-TIMESTAMP leaves the window.
+        requests = _signed_requests(base, numbers[:SATURATION_REQUESTS])
+        saturation = asyncio.run(_saturate(base + PAYMENT_PATH, requests, f"{name} saturation"))
+        requests = _signed_requests(base, numbers[SATURATION_REQUESTS:])
+        rate = asyncio.run(_fixed_rate(base + PAYMENT_PATH, requests, f"{name} at {RATE}/s"))
     finally:
         process.terminate()
         process.wait(30)

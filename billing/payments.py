@@ -52,14 +52,21 @@ class PaymentOutcome:
 
 
 def _organisation_for(session: Session, company_code: str, *, wait: bool) -> Organisation | None:
-    query = select(Organisation).where(
-        func.ltrim(Organisation.company_code, "0") == company_code.lstrip("0")
-    )
-    if wait:
-        # An open import holds this row (it advanced va_sequence), so a shared lock waits
-        # until the import commits or rolls back, after which its VAs are visible.
-        query = query.with_for_update(read=True)
-    return session.exec(query).first()
+    folded = company_code.lstrip("0")
+    # The exact match uses the unique index; codes stored with leading zeros need the second.
+    for condition in (
+        Organisation.company_code == folded,
+        func.ltrim(Organisation.company_code, "0") == folded,
+    ):
+        query = select(Organisation).where(condition)
+        if wait:
+            # An open import holds this row (it advanced va_sequence), so a shared lock waits
+            # until the import commits or rolls back, after which its VAs are visible.
+            query = query.with_for_update(read=True)
+        organisation = session.exec(query).first()
+        if organisation is not None:
+            return organisation
+    return None
 
 
 def find_bill(

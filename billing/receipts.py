@@ -90,39 +90,48 @@ def render_receipt_pdf(session: Session, invoice_id: int, language: str | None) 
     assert account is not None
 
     pdf = _pdf()
-    pdf.set_title(tr(language, "Receipt {number}", number=receipt_number(payment)))
-    pdf.set_font(FONT, "B", 14)
-    pdf.multi_cell(0, 8, printable(pdf, organisation.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(FONT, "B", 12)
-    pdf.cell(0, 8, tr(language, "RECEIPT"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(2)
-    _row(pdf, tr(language, "Receipt number"), receipt_number(payment))
-    _row(pdf, tr(language, "Received from"), customer.name)
-    _row(pdf, tr(language, "Bill number"), invoice.number)
-    if invoice.description:
-        _row(pdf, tr(language, "For"), invoice.description)
-    pdf.ln(2)
-    _lines_table(pdf, list(lines), language)
-    pdf.ln(2)
-    pdf.set_font(FONT, "B", 10)
-    pdf.cell(99, 7, tr(language, "Amount paid"))
-    pdf.cell(25, 7, format_rupiah(payment.amount), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(2)
-    _row(pdf, tr(language, "Virtual Account"), format_va(account.number))
-    _row(pdf, tr(language, "Bank reference"), payment.reference_no or payment.payment_request_id)
-    _row(
-        pdf,
-        tr(language, "Paid at"),
-        format_datetime(payment.paid_at, language, organisation.timezone),
-    )
-    pdf.ln(4)
-    pdf.set_font(FONT, "", 7)
-    pdf.multi_cell(
-        0,
-        4,
-        tr(language, "This receipt was issued electronically and is valid without a signature."),
-    )
     try:
+        pdf.set_title(tr(language, "Receipt {number}", number=receipt_number(payment)))
+        pdf.set_font(FONT, "B", 14)
+        pdf.multi_cell(
+            0, 8, printable(pdf, organisation.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        pdf.set_font(FONT, "B", 12)
+        pdf.cell(0, 8, tr(language, "RECEIPT"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+        _row(pdf, tr(language, "Receipt number"), receipt_number(payment))
+        _row(pdf, tr(language, "Received from"), customer.name)
+        _row(pdf, tr(language, "Bill number"), invoice.number)
+        if invoice.description:
+            _row(pdf, tr(language, "For"), invoice.description)
+        pdf.ln(2)
+        _lines_table(pdf, list(lines), language)
+        pdf.ln(2)
+        pdf.set_font(FONT, "B", 10)
+        pdf.cell(99, 7, tr(language, "Amount paid"))
+        pdf.cell(
+            25, 7, format_rupiah(payment.amount), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        pdf.ln(2)
+        _row(pdf, tr(language, "Virtual Account"), format_va(account.number))
+        _row(
+            pdf, tr(language, "Bank reference"), payment.reference_no or payment.payment_request_id
+        )
+        _row(
+            pdf,
+            tr(language, "Paid at"),
+            format_datetime(payment.paid_at, language, organisation.timezone),
+        )
+        pdf.ln(4)
+        pdf.set_font(FONT, "", 7)
+        pdf.multi_cell(
+            0,
+            4,
+            tr(
+                language,
+                "This receipt was issued electronically and is valid without a signature.",
+            ),
+        )
         return bytes(pdf.output())
     finally:
         _close_fonts(pdf)

@@ -35,6 +35,10 @@ def test_receipt_renders_any_script(bank: BankSimulator, language: str) -> None:
 
 
 def test_printable_replaces_missing_glyphs() -> None:
-    from billing.receipts import _pdf, printable
+    from billing.receipts import _close_fonts, _pdf, printable
 
-    assert printable(_pdf(), "Ñuñez 王 Ибрагим") == "Ñuñez ? Ибрагим"
+    pdf = _pdf()
+    try:
+        assert printable(pdf, "Ñuñez 王 Ибрагим") == "Ñuñez ? Ибрагим"
+    finally:
+        _close_fonts(pdf)
