@@ -198,6 +198,13 @@ def seed_world(open_bills_for_budi: int = 3) -> World:
         return World(merchant_id=merchant.id or 0, school_id=school.id or 0)
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Forget settings read during a test, whose environment monkeypatch restores after it."""
+    yield
+    reset_settings_cache()
+
+
 @pytest.fixture
 def world(database: str) -> World:
     return seed_world()

@@ -283,3 +283,28 @@ def test_customers_list_and_add(world: World, chat) -> None:  # type: ignore[no-
     with session_scope() as session:
         added = session.exec(select(Customer).where(Customer.name == "Citra Dewi")).one()
     assert added.phone == "+6281355550101"
+
+
+def test_report_for_this_month(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat(FINANCE)
+    user.say("menu")
+    user.choose("Unduh laporan")
+
+    user.choose("Bulan ini")
+
+    names = list(user.documents())
+    assert len(names) == 1
+    assert names[0].startswith("invoices-") and names[0].endswith(".xlsx")
+    assert user.documents()[names[0]].startswith(b"PK")
+
+
+def test_report_for_typed_range(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    user.say("menu")
+    user.choose("Unduh laporan")
+    user.say("31/02/2026 - 01/03/2026")
+    assert "Tanggal itu tidak terbaca" in user.last_text()
+
+    user.say("01/11/2026 - 30/11/2026")
+
+    assert list(user.documents()) == ["invoices-2026-11-01-2026-11-30.xlsx"]
