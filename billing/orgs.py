@@ -36,6 +36,11 @@ def create_organisation(
         raise UserError(
             "org.kind_invalid", "The kind {kind} is invalid: use invoice or school.", kind=kind
         )
+    if not name.strip():
+        raise UserError(
+            "org.name_missing",
+            "The organisation name is missing: give the name customers and parents will see.",
+        )
     code = company_code.strip()
     if not re.fullmatch(r"\d{1,8}", code):
         raise UserError(

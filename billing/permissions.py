@@ -114,7 +114,9 @@ def require(
         if not classes or outside:
             raise PermissionDenied(
                 "permission.class_scope",
-                N_("Teachers can post only to their own classes ({allowed}). Not allowed: {classes}."),
+                N_(
+                    "Teachers can post only to their own classes ({allowed}). Not allowed: {classes}."
+                ),
                 allowed=", ".join(allowed_classes or []) or "-",
                 classes=", ".join(outside) or "-",
             )

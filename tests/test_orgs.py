@@ -56,11 +56,45 @@ def test_org_create_twice_rejected(database: str) -> None:
 def test_org_create_bad_phone_in_indonesian(database: str) -> None:
     result = CliRunner().invoke(
         cli,
-        ["--lang", "id", "org", "create", "sekolah", "--kind", "school", "--name", "S",
-         "--company-code", "77001", "--admin-phone", "0812"],
+        [
+            "--lang",
+            "id",
+            "org",
+            "create",
+            "sekolah",
+            "--kind",
+            "school",
+            "--name",
+            "S",
+            "--company-code",
+            "77001",
+            "--admin-phone",
+            "0812",
+        ],
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Nomor HP 0812 bukan nomor seluler yang valid" in result.output
+
+
+def test_org_create_blank_name_rejected(database: str) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "org",
+            "create",
+            "sekolah",
+            "--kind",
+            "school",
+            "--name",
+            "  ",
+            "--company-code",
+            "77001",
+            "--admin-phone",
+            "081234567890",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "organisation name is missing" in result.output
 
 
 def test_va_numbers_never_reused(database: str) -> None:

@@ -12,6 +12,15 @@ from models.db import session_scope
 from tagih.cli.common import fail, print_json
 
 
+USAGE_ERRORS = {
+    "org.slug_invalid",
+    "org.kind_invalid",
+    "org.company_code_invalid",
+    "org.admin_phone_invalid",
+    "org.name_missing",
+}
+
+
 @click.group("org")
 def org_group() -> None:
     """Organisations (merchants and schools)."""
@@ -53,12 +62,16 @@ def create(
                 language=language,
             )
     except UserError as error:
-        fail(error, as_json=as_json)
+        # A value that fails validation is wrong usage (exit 2); a clash with data is 1.
+        usage = error.code in USAGE_ERRORS
+        fail(error, as_json=as_json, exit_code=2 if usage else 1)
         return
     if as_json:
         print_json({"ok": True, "slug": organisation.slug, "id": organisation.id})
     else:
-        click.echo(f"Created {organisation.kind} organisation {organisation.slug} ({organisation.name}).")
+        click.echo(
+            f"Created {organisation.kind} organisation {organisation.slug} ({organisation.name})."
+        )
 
 
 @org_group.command("list")
