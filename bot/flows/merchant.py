@@ -36,7 +36,7 @@ from models import (
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_PROBLEMS_SHOWN = 25
+MAX_PROBLEMS_SHOWN = 200  # the adapters split long text; the annotated sheet has them all
 MAX_LISTED = 30
 INVOICE_ONLY = frozenset({OrgKind.INVOICE})
 
@@ -61,12 +61,7 @@ async def ask_upload(turn: Turn) -> Step:
     turn.require(Action.BILLS_UPLOAD)
 
     reply = tr(turn.language, "Send the filled sheet (.xlsx) here as a file.")
-    return Step([Text(reply)], _keep_state(turn), turn.data)
-
-
-def _keep_state(turn: Turn) -> State:
-    """Stay in PREVIEW while a preview waits, so a later upload still finds it."""
-    return State.PREVIEW if turn.conversation.state == State.PREVIEW else State.AWAIT_UPLOAD
+    return Step([Text(reply)], State.AWAIT_UPLOAD)
 
 
 async def receive_sheet(turn: Turn) -> Step:
@@ -84,11 +79,29 @@ async def receive_sheet(turn: Turn) -> Step:
 
     if preview.file_error is not None:
         text = tr(turn.language, "I could not read this file: {error}", error=preview.file_error)
-        return Step([Text(text)], _keep_state(turn), turn.data)
-    waiting = turn.data.get("batch_id")
-    if turn.conversation.state == State.PREVIEW and waiting and preview.batch_id:
-        return _conflict_step(turn, old=int(waiting), new=preview.batch_id)
+        return Step([Text(text)])
+    earlier = _earlier_preview(turn, preview.batch_id)
+    if earlier is not None and preview.batch_id:
+        return _conflict_step(turn, old=earlier, new=preview.batch_id)
     return preview_step(turn, preview)
+
+
+def _earlier_preview(turn: Turn, new_batch_id: int | None) -> int | None:
+    """Return this person's latest upload still waiting for an answer, other than the new one.
+
+    The batch table is the record, so a preview still counts after the person used the menu.
+    """
+    query = (
+        select(ImportBatch.id)
+        .where(
+            ImportBatch.organisation_id == turn.org.id,
+            ImportBatch.uploaded_by == _staff_name(turn),
+            ImportBatch.status == BatchStatus.PREVIEW,
+            ImportBatch.id != new_batch_id,
+        )
+        .order_by(col(ImportBatch.id).desc())
+    )
+    return turn.session.exec(query).first()
 
 
 def _conflict_step(turn: Turn, *, old: int, new: int) -> Step:

@@ -69,6 +69,20 @@ def test_second_upload_asks_about_first(world: World, chat, samples_dir: Path) -
     ]
 
 
+def test_preview_waits_across_menu(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    user.send_document("first.xlsx", (samples_dir / "01_baseline_valid.xlsx").read_bytes())
+    user.say("menu")
+    user.choose("Cek invoice")
+    user.say("INV-001")
+
+    user.send_document(
+        "second.xlsx", (samples_dir / "02_title_rows_merged_header.xlsx").read_bytes()
+    )
+
+    assert "Pratinjau sheet Anda sebelumnya masih menunggu jawaban" in user.last_text()
+
+
 def test_keep_first_preview(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
     user = chat(ADMIN)
     user.send_document("first.xlsx", (samples_dir / "01_baseline_valid.xlsx").read_bytes())
