@@ -64,6 +64,8 @@ def install(app: FastAPI, settings: Settings) -> None:
             return Response(status_code=403)
         try:
             data = json.loads(await request.body())
+            if not isinstance(data, dict):
+                raise TypeError("the body is not a JSON object")
             update = Update.de_json(data, application.bot)
         except (ValueError, TypeError, KeyError):
             log.warning("telegram webhook: body is not a Telegram update")

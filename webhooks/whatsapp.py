@@ -26,6 +26,7 @@ from bot.channels.whatsapp import (
 from bot.core import Inbound, error_replies, handle_inbound, update_tag
 from bot.core.services import record_delivery_status
 from models.db import session_scope
+from tagih.logs import short_hash
 from tagih.settings import Settings, SettingsError
 from webhooks.telegram import add_lifespan_hooks
 
@@ -77,7 +78,13 @@ def _register_handlers(webhook: WhatsAppWebhook) -> None:
 
     @wa.on_message()
     async def on_message(client: WhatsApp, message: Message) -> None:
-        await _reply(channel, await inbound_from_message(client, message))
+        inbound = await inbound_from_message(client, message)
+        if inbound is None:
+            log.info(
+                "whatsapp message %s of type %s ignored", short_hash(message.id), message.type
+            )
+            return
+        await _reply(channel, inbound)
 
     @wa.on_callback_button()
     async def on_button(client: WhatsApp, button: CallbackButton) -> None:

@@ -26,6 +26,7 @@ from pywa_async.types import (
     CallbackSelection,
     Message,
     MessageStatus,
+    MessageType,
     Section,
     SectionList,
     SectionRow,
@@ -276,7 +277,23 @@ def _base_inbound(update: Message | CallbackButton | CallbackSelection) -> Inbou
     )
 
 
-async def inbound_from_message(wa: WhatsApp, message: Message) -> Inbound:
+# Messages that ask for no answer: a reply to each reaction or deleted message would be noise.
+IGNORED_TYPES = frozenset(
+    {
+        MessageType.REACTION,
+        MessageType.SYSTEM,
+        MessageType.UNKNOWN,
+        MessageType.UNSUPPORTED,
+        MessageType.EDIT,
+        MessageType.REVOKE,
+    }
+)
+
+
+async def inbound_from_message(wa: WhatsApp, message: Message) -> Inbound | None:
+    """Read a message into an Inbound; None for message types the bot does not answer."""
+    if message.type in IGNORED_TYPES:
+        return None
     inbound = _base_inbound(message)
     if message.text:
         inbound.text = message.text

@@ -455,3 +455,22 @@ def test_logs_hold_no_personal_data(world: World, chat, caplog: pytest.LogCaptur
         "INV-PAID-1",
     ):
         assert secret not in logged, secret
+
+
+def test_whatsapp_reaction_ignored(world: World, whatsapp) -> None:  # type: ignore[no-untyped-def]
+    user = whatsapp(BUDI)
+    reaction = {"type": "reaction", "reaction": {"message_id": "wamid.OUT1", "emoji": "👍"}}
+
+    assert user.post(user.message_update(reaction)) == 200
+
+    assert user.texts() == []
+
+
+def test_telegram_malformed_body(world: World, telegram_app) -> None:  # type: ignore[no-untyped-def]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "tg-webhook-secret"}
+
+    not_json = telegram_app.post("/telegram", content=b"{", headers=headers)
+    a_list = telegram_app.post("/telegram", json=[1, 2], headers=headers)
+
+    assert not_json.status_code == 400
+    assert a_list.status_code == 400
