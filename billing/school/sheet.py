@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
+from python_calamine import CalamineError
 
 from billing.errors import UserError
+from billing.sheets.intake import open_workbook
 from locales import N_, Msg
+from tagih.settings import get_settings
 
 # The header may sit below title rows, so this many first rows are searched for it.
 HEADER_SEARCH_ROWS = 15
@@ -56,22 +57,26 @@ def fold_header(value: object) -> str:
     return " ".join(str(value or "").replace("\n", " ").split()).casefold()
 
 
-def read_rows(content: bytes, aliases: dict[str, set[str]], required: set[str]) -> list[SheetRow]:
-    """Read the first visible sheet and map each data row to field names by header aliases.
+def read_rows(
+    content: bytes,
+    aliases: dict[str, set[str]],
+    required: set[str],
+    *,
+    filename: str = "sheet.xlsx",
+) -> list[SheetRow]:
+    """Read the first visible sheet and map each visible data row to field names by header.
 
-    aliases maps a field name to the folded headers that mean it, in both languages.
-    Raise UserError when the file is not a workbook or a required column is missing.
+    aliases maps a field name to the folded headers that mean it, in both languages. The
+    file passes the same safety checks as bill sheets (size, zip directory, damage,
+    password) before any parsing. Raise UserError when it is unusable or a required
+    column is missing.
     """
+    workbook = open_workbook(filename, content, get_settings())
+    layout = next((sheet for sheet in workbook.sheets if not sheet.hidden), None)
+    if layout is None:
+        raise UserError("school.sheet_empty", "The workbook has no visible sheet.")
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        visible = [
-            meta.name
-            for meta in workbook.sheets_metadata
-            if meta.visible == SheetVisibleEnum.Visible
-        ]
-        if not visible:
-            raise UserError("school.sheet_empty", "The workbook has no visible sheet.")
-        grid = workbook.get_sheet_by_name(visible[0]).to_python(skip_empty_area=False)
+        grid = workbook.reader.get_sheet_by_name(layout.name).to_python(skip_empty_area=False)
     except CalamineError as error:
         raise UserError(
             "school.sheet_unreadable",
@@ -89,6 +94,8 @@ def read_rows(content: bytes, aliases: dict[str, set[str]], required: set[str]) 
         )
     rows = []
     for index in range(header_index + 1, min(len(grid), header_index + 1 + MAX_ROWS)):
+        if index + 1 in layout.hidden_rows:
+            continue
         values = {
             name: grid[index][col] for col, name in columns.items() if col < len(grid[index])
         }

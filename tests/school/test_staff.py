@@ -186,4 +186,5 @@ def test_staff_sheet_not_a_workbook(school: School) -> None:
         import_staff_sheet(
             session, organisation_of(session, school), school.actors["super_admin"], b"a,b\n1,2\n"
         )
-    assert raised.value.code == "school.sheet_unreadable"
+    assert raised.value.code == "sheet.file_format"
+    assert "CSV" in raised.value.render("en")
