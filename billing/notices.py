@@ -58,7 +58,7 @@ TEMPLATE_PARAMETERS: dict[str, tuple[str, ...]] = {
     NoticeKind.LINK_CODE: ("code", "minutes"),
 }
 
-# Delivery statuses in the order they happen; a late webhook never moves a notice back.
+# Delivery statuses in the order they happen, so a late webhook never moves a notice back.
 _STATUS_RANK = {
     NoticeStatus.SENT: 1,
     NoticeStatus.DELIVERED: 2,
@@ -390,7 +390,7 @@ def _render_invoice_issued(context: _Context):  # type: ignore[no-untyped-def]
 
 
 def _receipt_pdf(context: _Context, invoice: Invoice) -> tuple[Document, ...]:
-    """Attach the receipt PDF when billing.receipts provides one; no attachment otherwise."""
+    """Return the receipt PDF as an attachment, or nothing when it cannot be rendered."""
     try:
         receipts = importlib.import_module("billing.receipts")
     except ImportError:
@@ -537,7 +537,7 @@ def render_notice(session: Session, notice: Notice, channel: str) -> OutboundMes
     """Render a notice for one channel in the recipient's language.
 
     SMS gets the short text. WhatsApp also gets the template name and parameters for
-    when the 24-hour window is closed; e-mail gets a subject and an HTML part.
+    when the 24-hour window is closed. E-mail gets a subject and an HTML part.
     """
     context = _Context(session, notice, channel)
     renderer = _renderers()[notice.kind]

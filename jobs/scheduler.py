@@ -1,7 +1,7 @@
 """The worker process: APScheduler jobs and the outbox sender.
 
-Only `tagih worker` schedules; the web process never runs jobs. Several workers may run:
-all of them send the outbox (rows are claimed), but only the one holding a PostgreSQL
+Only `tagih worker` schedules, and the web process never runs jobs. Several workers may
+run. All of them send the outbox (rows are claimed), but only the one holding a PostgreSQL
 advisory lock runs the scheduled jobs. Each scheduled run also inserts a JobRun row whose
 run key (job name plus time slot) is unique, so a duplicate trigger does nothing twice.
 """
@@ -93,7 +93,7 @@ class JobSpec:
     function: JobFunction
     trigger: str  # "interval" or "cron"
     trigger_args: dict[str, Any]
-    slot_minutes: int  # run-key granularity; 0 means no run key (safe to repeat)
+    slot_minutes: int  # minutes per run key, or 0 for no run key (the job is safe to repeat)
     scheduled_only_by_leader: bool = True
 
 
@@ -213,7 +213,7 @@ async def _scheduled(name: str, lock: SchedulerLock) -> None:
     if spec.scheduled_only_by_leader and not await asyncio.to_thread(lock.held):
         return
     result = await run_job(name)
-    # The sender runs every few seconds; a run that did nothing is logged at DEBUG only.
+    # The sender runs every few seconds, so a run that did nothing is logged at DEBUG only.
     idle = all(value in (0, "0") for value in result.values())
     log.log(logging.DEBUG if idle else logging.INFO, "Job %s finished: %s", name, result)
 

@@ -3,16 +3,17 @@
 Guarantees:
 
 - Two workers never send the same row. A worker claims rows by setting claimed_by and
-  claimed_until in one transaction (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL; on
-  SQLite the write transaction holds the database lock from BEGIN IMMEDIATE).
-- A sent row is never sent again. Before calling a provider the row is marked "sending"
-  and committed. A row found "sending" with an expired claim was interrupted mid-send:
-  channels that take an idempotency key resend with the same key, so the provider drops
-  the copy. For the others the outcome is unknown and the row is marked sent without
-  resending, because a lost notice does less harm than a duplicate bill.
+  claimed_until in one transaction: SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and
+  on SQLite a write transaction that takes the database lock at BEGIN IMMEDIATE.
+- A sent row is not sent again on the same channel. Before calling a provider the row is
+  marked "sending" and committed. A row found "sending" with an expired claim was
+  interrupted mid-send. Channels whose provider drops a repeated idempotency key resend
+  with the same key. For the others the outcome is unknown, and the row is marked sent
+  without resending, because it was probably delivered and a duplicate bill does more
+  harm than a rare missing one.
 - Transient failures retry with exponential backoff and jitter, never sooner than the
   provider's retry_after. After notice_max_attempts on one channel, or on a permanent
-  failure, the notice moves to its next channel; with none left it is marked failed.
+  failure, the notice moves to its next channel. With none left it is marked failed.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from tagih.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-# Kinds that wait for the end of quiet hours; bills, receipts and codes go out at once.
+# Kinds that wait for the end of quiet hours. Bills, receipts and codes go out at once.
 QUIET_KINDS = frozenset({NoticeKind.REMINDER, NoticeKind.NEWS, NoticeKind.DIGEST})
 
 
@@ -491,7 +492,7 @@ class Sender:
         notice.sent_at = now
         notice.last_error = None
         if notice.kind == NoticeKind.LINK_CODE:
-            # The code is stored hashed elsewhere; the outbox keeps no readable copy.
+            # The link code itself is stored hashed, so the outbox keeps no readable copy.
             notice.payload = {key: value for key, value in notice.payload.items() if key != "code"}
         return "sent"
 

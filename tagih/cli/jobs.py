@@ -11,7 +11,7 @@ from tagih.cli.common import print_json
 
 
 def parse_moment(value: str | None) -> dt.datetime | None:
-    """Read an ISO 8601 time; a time without a zone is Asia/Jakarta wall time."""
+    """Read an ISO 8601 time, taking a time without a zone as Asia/Jakarta wall time."""
     if value is None:
         return None
     try:
