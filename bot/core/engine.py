@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from billing.errors import UserError
-from billing.permissions import is_allowed
 from billing.phones import normalise_phone
 from bot.core import registry
 from bot.core.callbacks import Op
@@ -106,10 +105,7 @@ def _screen_document(session: Session, inbound: Inbound, tag: str) -> list[Reply
         return opened
     turn = opened
     assert turn.membership is not None and inbound.document is not None
-    action = registry.document_action()
-    if registry.document_handler() is None or (
-        action is not None and not is_allowed(turn.membership.role, action)
-    ):
+    if registry.document_handler(turn.membership.role) is None:
         step = menu_step(
             turn, tr(turn.language, "Only staff who upload bills can send files here.")
         )
@@ -374,7 +370,7 @@ def _route(turn: Turn) -> registry.Handler:
     if inbound.callback is not None:
         return _route_callback(turn)
     if inbound.document is not None:
-        return registry.document_handler() or show_menu
+        return registry.document_handler(membership.role) or show_menu
     text = inbound.text.strip()
     if not text or text.casefold() in MENU_WORDS:
         return show_menu

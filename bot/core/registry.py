@@ -76,8 +76,11 @@ def register_phrase(pattern: str, handler: Handler, *, action: Action | None = N
 
 
 def register_document_handler(handler: Handler, *, action: Action | None) -> None:
-    """Handle documents from roles allowed `action`; others are refused before download."""
-    _document[:] = [(handler, action)]
+    """Handle documents from roles allowed `action`; others are rejected before download.
+
+    With several handlers, a role gets the first one registered that it is allowed.
+    """
+    _document.append((handler, action))
 
 
 def menu_entries(kind: OrgKind, role: str) -> list[MenuEntry]:
@@ -112,9 +115,9 @@ def phrase_handler(text: str, role: str) -> Handler | None:
     return None
 
 
-def document_handler() -> Handler | None:
-    return _document[0][0] if _document else None
-
-
-def document_action() -> Action | None:
-    return _document[0][1] if _document else None
+def document_handler(role: str) -> Handler | None:
+    """Return the document handler for a role, or None when the role may send no documents."""
+    for handler, action in _document:
+        if action is None or is_allowed(role, action):
+            return handler
+    return None
