@@ -24,9 +24,6 @@ from billing.errors import UserError
 from locales import N_, Msg, msg
 from tagih.settings import Settings
 
-XLSX_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Members smaller than this are not held to the compression-ratio limit: tiny XML parts
 # (styles, empty sheets) compress far better than data and are harmless.
@@ -244,27 +241,43 @@ def _read_part(filename: str, archive: zipfile.ZipFile, name: str) -> ElementTre
         raise _damaged(filename) from None
 
 
+def _local(name: str) -> str:
+    """Return an XML name without its namespace: "{...}sheet" becomes "sheet"."""
+    return name.rpartition("}")[2]
+
+
 def _read_workbook_parts(
     filename: str, archive: zipfile.ZipFile
 ) -> tuple[list[SheetLayout], bool]:
-    """Return each worksheet's name, zip member and visibility, and the date system."""
+    """Return each worksheet's name, zip member and visibility, and the date system.
+
+    Elements are matched by local name, so Strict Open XML files (another namespace) read
+    the same as the usual Transitional ones.
+    """
     workbook = _read_part(filename, archive, "xl/workbook.xml")
-    properties = workbook.find(f"{{{XLSX_MAIN}}}workbookPr")
-    date1904 = properties is not None and properties.get("date1904", "0").lower() in ("1", "true")
+    date1904 = any(
+        _local(element.tag) == "workbookPr"
+        and element.get("date1904", "0").lower() in ("1", "true")
+        for element in workbook.iter()
+    )
     targets: dict[str, str] = {}
     if "xl/_rels/workbook.xml.rels" in archive.namelist():
         relations = _read_part(filename, archive, "xl/_rels/workbook.xml.rels")
-        for relation in relations.findall(f"{{{PACKAGE_REL_NS}}}Relationship"):
+        for relation in relations.iter():
+            if _local(relation.tag) != "Relationship":
+                continue
             target = relation.get("Target", "")
             path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
             targets[relation.get("Id", "")] = str(PurePosixPath(path))
     layouts = []
-    for sheet in workbook.iter(f"{{{XLSX_MAIN}}}sheet"):
-        member = targets.get(sheet.get(f"{{{REL_NS}}}id", ""), "")
+    for sheet in workbook.iter():
+        if _local(sheet.tag) != "sheet":
+            continue
+        relation_id = next((v for k, v in sheet.attrib.items() if _local(k) == "id"), "")
         layouts.append(
             SheetLayout(
                 name=sheet.get("name", ""),
-                member=member,
+                member=targets.get(relation_id, ""),
                 hidden=sheet.get("state", "visible") != "visible",
             )
         )
