@@ -162,6 +162,8 @@ def _ole_file_error(filename: str, content: bytes) -> SheetFileError:
 
 
 def _not_a_zip_error(filename: str, content: bytes) -> SheetFileError:
+    if content.startswith(b"%PDF"):
+        return _save_as_xlsx(filename, msg("a PDF document"))
     head = content[:4096].lstrip(b"\xef\xbb\xbf\xff\xfe\xfe\xff \t\r\n").lower()
     if head.startswith(b"<") and (b"<html" in head or b"<table" in head or b"<!doctype" in head):
         return _save_as_xlsx(filename, msg("a web page (HTML)"))

@@ -55,6 +55,7 @@ def _rewrite_sheet(content: bytes, change) -> bytes:  # type: ignore[no-untyped-
         (_compound_file("Root Entry", "EncryptionInfo", "EncryptedPackage"),
          "sheet.file_password", "password"),
         (b"\x89PNG\r\n\x1a\n" + bytes(100), "sheet.file_not_spreadsheet", "not a spreadsheet"),
+        (b"%PDF-1.7\n1 0 obj, 2 0 obj\n", "sheet.file_format", "PDF"),
     ],
 )  # fmt: skip
 def test_not_xlsx_rejected(content: bytes, code: str, words: str) -> None:
