@@ -1,7 +1,7 @@
 """Sheet uploads end to end: check against the database, preview, confirm, import.
 
-`check_sheet` reads a file and compares it with what the organisation already has;
-`import_sheet` writes it in the caller's transaction (all or nothing unless skip_invalid);
+`check_sheet` reads a file and compares it with what the organisation already has.
+`import_sheet` writes it in the caller's transaction, all or nothing unless skip_invalid.
 `preview_upload`, `confirm_batch` and `cancel_batch` keep an upload as an ImportBatch
 between the preview and the staff's decision.
 """
@@ -409,8 +409,11 @@ def import_sheet(
             with session.begin_nested():
                 result.imported = _write(session, organisation, result, batch_id, settings)
         except IntegrityError:
-            # Another upload issued one of these numbers meanwhile: check again, once.
+            # Another upload issued one of these numbers meanwhile: check again, once. Rows
+            # loaded inside the rolled-back savepoint must not be trusted, so expire them all.
+            # NOTE: no test drives this race; it needs two transactions interleaved.
             log.warning("sheet import of organisation %s raced another upload", organisation.id)
+            session.expire_all()
             if attempt:
                 raise
             continue
