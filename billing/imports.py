@@ -18,13 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from billing.errors import NotFound, UserError
-from billing.invoices import issue_invoices
+from billing.invoices import invoice_number_key, issue_invoices
 from billing.sheets import SheetResult, SheetType, read_upload
 from billing.sheets.context import KnownProduct, KnownStudent, ParseContext, name_key
 from billing.sheets.registrations import contact_key
 from billing.sheets.result import ContactRow, Problem, SheetInvoice, StudentRow
 from billing.sheets.school import nis_key
-from locales import format_date, format_rupiah, msg
+from locales import format_date, format_rupiah, msg, tr, trn
 from models import (
     BatchStatus,
     Customer,
@@ -41,8 +41,6 @@ from tagih.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-# The names staff and the CLI use for sheet types, per organisation kind.
-TYPE_NAMES = ("bills", "customers", "students")
 CHUNK = 500
 
 
@@ -192,8 +190,6 @@ def _check_existing_invoices(
 
 
 def _number_key(invoice: SheetInvoice) -> str:
-    from billing.invoices import invoice_number_key
-
     return invoice_number_key(invoice.draft.number)
 
 
@@ -661,8 +657,6 @@ def cancel_batch(
 
 def describe_preview(result: SheetResult, language: str) -> str:
     """Summarise a checked sheet in a few lines for a chat reply or the CLI."""
-    from locales import tr, trn
-
     lines = []
     if result.file_error is not None:
         return result.file_error.message.render(language)
@@ -725,8 +719,6 @@ def _row_list(rows: list[int]) -> str:
 
 
 def _problem_line(problem: Problem, language: str, *, warning: bool = False) -> str:
-    from locales import tr
-
     text = problem.message.render(language)
     if problem.row is None:
         return f"- {text}"
