@@ -81,14 +81,15 @@ async def _handle(inbound: Inbound, tag: str) -> list[Reply]:
     recorded = False
     if inbound.document is not None:
         with session_scope(write=True) as session:
-            screened = _screen_document(session, inbound, tag)
+            screened, language = _screen_document(session, inbound, tag)
         if screened is not None:
             return screened
         recorded = True
         try:
             await inbound.document.fetch(get_settings().sheet_max_file_bytes)
         except DocumentTooLarge:
-            return [_too_large(inbound.language_hint)]
+            log.info("update %s: document went past the size limit while downloading", tag)
+            return [_too_large(language)]
     with session_scope(write=True) as session:
         opened = _open_turn(session, inbound, tag, record=not recorded)
         if not isinstance(opened, Turn):
@@ -98,11 +99,16 @@ async def _handle(inbound: Inbound, tag: str) -> list[Reply]:
         return step.replies
 
 
-def _screen_document(session: Session, inbound: Inbound, tag: str) -> list[Reply] | None:
-    """Return the replies that reject a document before download, or None to download it."""
+def _screen_document(
+    session: Session, inbound: Inbound, tag: str
+) -> tuple[list[Reply] | None, str | None]:
+    """Return the replies that reject a document before download (None to download it).
+
+    The second value is the sender's language, for a rejection after the download started.
+    """
     opened = _open_turn(session, inbound, tag, record=True)
     if not isinstance(opened, Turn):
-        return opened
+        return opened, None
     turn = opened
     assert turn.membership is not None and inbound.document is not None
     if registry.document_handler(turn.membership.role) is None:
@@ -110,12 +116,12 @@ def _screen_document(session: Session, inbound: Inbound, tag: str) -> list[Reply
             turn, tr(turn.language, "Only staff who upload bills can send files here.")
         )
         _save(turn, step)
-        return step.replies
+        return step.replies, turn.language
     declared = inbound.document.size
     if declared is not None and declared > get_settings().sheet_max_file_bytes:
         log.info("update %s: document of %d bytes rejected before download", tag, declared)
-        return [_too_large(turn.language)]
-    return None
+        return [_too_large(turn.language)], turn.language
+    return None, turn.language
 
 
 def _too_large(language: str | None) -> Text:

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from models import BatchStatus, ImportBatch, Invoice
 from models.db import session_scope
+from tagih.settings import get_settings
 from tests.chat.conftest import ADMIN, BUDI, World
 
 ODD_NAME = "tagihan Januari ü 2031 (final).xlsx"
@@ -149,3 +150,15 @@ def test_template_download(world: World, chat) -> None:  # type: ignore[no-untyp
     assert "Isi sheet ini lalu kirim kembali ke sini sebagai file." in str(
         user.api.calls[-1].params
     )
+
+
+def test_document_larger_than_declared(world: World, chat, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SHEET_MAX_FILE_BYTES", "2048")
+    get_settings.cache_clear()
+    user = chat(ADMIN)
+
+    user.send_document("liar.xlsx", b"PK\x03\x04" + b"x" * 5000, declared=100)
+
+    assert user.last_text().startswith("File ini terlalu besar.")
+    with session_scope() as session:
+        assert session.exec(select(ImportBatch)).all() == []
