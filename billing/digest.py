@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from billing.notices import finance_staff, queue_notice
@@ -54,13 +54,15 @@ def digest_figures(
         ).one()
         figures[f"{name}_count"] = int(count)
         figures[f"{name}_total"] = int(total)
+    # A notice counts when it failed today: its last attempts were today, or it could not
+    # be sent at all (no channel) and was queued today.
     failed = session.exec(
         select(func.count(func.distinct(Notice.id)))
-        .join(NoticeAttempt, NoticeAttempt.notice_id == Notice.id)
+        .outerjoin(NoticeAttempt, NoticeAttempt.notice_id == Notice.id)
         .where(
             Notice.organisation_id == organisation.id,
             Notice.status == NoticeStatus.FAILED,
-            NoticeAttempt.created_at >= day_start,
+            or_(NoticeAttempt.created_at >= day_start, Notice.created_at >= day_start),
         )
     ).one()
     figures["failed_count"] = int(failed)

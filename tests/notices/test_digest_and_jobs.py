@@ -17,6 +17,7 @@ from models import (
     InvoiceStatus,
     JobRun,
     Notice,
+    NoticeAttempt,
     NoticeKind,
     NoticeStatus,
     Payment,
@@ -86,9 +87,19 @@ async def test_digest_sums_the_day(database: str) -> None:
     issue_bill(school, parent=1, student=2, number="SPP-E", due=DUE)
     _pay(first, _today_at(10))
     with session_scope(write=True) as session:
-        failed = session.exec(select(Notice).order_by(Notice.id)).first()
-        assert failed is not None
-        failed.status = NoticeStatus.FAILED
+        notices = session.exec(select(Notice).order_by(Notice.id)).all()
+        for notice in notices[:2]:
+            notice.status = NoticeStatus.FAILED
+        # Only the first one's last attempt was today.
+        session.add(
+            NoticeAttempt(
+                notice_id=notices[0].id,
+                channel="sms",
+                status="failed",
+                error="SMS gateway rejected the message: HTTP 400",
+                created_at=_today_at(12),
+            )
+        )
 
     assert await run_job("digest", now=_today_at(16, 45)) == {"queued": 0}
     assert await run_job("digest", now=_today_at(17)) == {"queued": 2}
@@ -102,13 +113,13 @@ async def test_digest_sums_the_day(database: str) -> None:
     assert figures["open_count"] == 2
     assert figures["open_total"] == 750_000
     assert figures["overdue_count"] == 0
-    # No attempt was recorded for the failed notice today, so it is not counted.
-    assert figures["failed_count"] == 0
+    assert figures["failed_count"] == 1
     fina = next(notice for notice in digests if notice.recipient_name == "Fina")
     with session_scope() as session:
         message = render_notice(session, fina, "email")
     assert "Paid today: 1 bills, Rp350.000" in message.text
     assert "Outstanding: 2 bills, Rp750.000" in message.text
+    assert "Failed deliveries: 1" in message.text
     assert message.subject.startswith("SD Harapan: daily summary for ")
 
 
