@@ -214,3 +214,19 @@ async def test_info_logs_hold_no_personal_data(database: str, caplog) -> None:  
     for message in messages:
         for personal in ("+62812", "6281200000011", "ani@example.com", "Ani", "Citra", "5001"):
             assert personal not in message, message
+
+
+def test_demo_registry_prints_to_console(database: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from jobs.channels import build_registry
+    from jobs.sender import send_due_notices_sync
+
+    school = make_school()
+    link_chat("+6281200000011", "console", "+6281200000011")
+    issue_bill(school, parent=0, student=0, number="A-1", due=DUE)
+    registry = build_registry(console=True)
+    assert registry.names() == ["console"]
+    result = send_due_notices_sync(registry=registry)
+    assert result["sent"] == 1
+    printed = capsys.readouterr().out
+    assert "--- to +6281200000011 ---" in printed
+    assert "SD Harapan: tagihan A-1" in printed

@@ -256,3 +256,12 @@ async def test_overdue_and_expired_never_reminded(database: str) -> None:
     day = (expires_at + dt.timedelta(days=1)).astimezone(JAKARTA)
     moment = jakarta(day.year, day.month, day.day, 9)
     assert await run_job("reminders", now=moment) == {"queued": 0}
+
+
+async def test_organisation_reminder_steps(database: str) -> None:
+    school = make_school(preferences={"reminder_steps": [-1, 2], "reminder_hour": 8})
+    bills = _family_bills(school)
+    month = Month()
+    await month.run(_at(-5, 0), _at(5, 0))
+    assert _steps_sent(bills["eka"]) == [-1, 2]
+    assert [moment for moment, _ in month.reminders(BUDI)] == [_at(-1, 8), _at(2, 8)]
