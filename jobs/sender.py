@@ -62,7 +62,11 @@ _MARK_SENDING = text(
 
 
 class RateLimiter:
-    """Spaces calls to one provider at `rate` per second and pauses after a retry_after."""
+    """Spaces calls to one provider at `rate` per second and pauses after a retry_after.
+
+    NOTE: the limit is per worker process. Workers that send in parallel together reach
+    a multiple of notice_rate_limits, so set each worker's share when running several.
+    """
 
     def __init__(
         self,
