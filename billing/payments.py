@@ -19,7 +19,6 @@ from billing.snap.codes import Case
 from billing.snap.connections import Connection, normalise_company_code
 from billing.snap.messages import Identity, InquiryRequest, PaymentRequest
 from billing.snap.signature import JAKARTA
-from billing.va import va_length
 from models import (
     Customer,
     Invoice,
@@ -51,22 +50,45 @@ class PaymentOutcome:
     replayed: bool = False  # an identical retry: return payment.response unchanged
 
 
-def _organisation_for(session: Session, company_code: str, *, wait: bool) -> Organisation | None:
-    folded = company_code.lstrip("0")
-    # The exact match uses the unique index; codes stored with leading zeros need the second.
-    for condition in (
-        Organisation.company_code == folded,
-        func.ltrim(Organisation.company_code, "0") == folded,
-    ):
-        query = select(Organisation).where(condition)
-        if wait:
-            # An open import holds this row (it advanced va_sequence), so a shared lock waits
-            # until the import commits or rolls back, after which its VAs are visible.
-            query = query.with_for_update(read=True)
-        organisation = session.exec(query).first()
-        if organisation is not None:
-            return organisation
-    return None
+def _wait_for_organisation(session: Session, company_code: str) -> bool:
+    """Take a shared lock on the organisation of a company code; False when there is none.
+
+    An open import holds this row (it advanced va_sequence), so the lock waits until the
+    import commits or rolls back, after which its VAs are visible.
+    """
+    query = (
+        select(Organisation.id)
+        .where(func.ltrim(Organisation.company_code, "0") == company_code)
+        .with_for_update(read=True)
+    )
+    return session.exec(query).first() is not None
+
+
+def _query_bill(
+    session: Session, company_match: Any, identity: Identity, *, lock: bool
+) -> Bill | None:
+    # A customerNo sent as a JSON number lost its leading zeros, so padded forms match too.
+    customer_no = identity.customer_no
+    candidates = sorted({customer_no.zfill(width) for width in range(len(customer_no), 21)})
+    query = (
+        select(VirtualAccount, Invoice, Customer, Organisation)
+        .join(Organisation, Organisation.id == VirtualAccount.organisation_id)
+        .join(Invoice, Invoice.id == VirtualAccount.invoice_id)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .where(
+            company_match,
+            VirtualAccount.company_code == Organisation.company_code,
+            VirtualAccount.customer_no.in_(candidates),
+        )
+    )
+    if lock:
+        # Only the VA row: locking the organisation would serialise all its payments.
+        query = query.with_for_update(of=VirtualAccount)
+    rows = session.exec(query).all()
+    if not rows:
+        return None
+    exact = [row for row in rows if row[0].customer_no == customer_no]
+    return Bill(*(exact or rows)[0])
 
 
 def find_bill(
@@ -79,29 +101,15 @@ def find_bill(
     company_code = normalise_company_code(identity.partner_service_id)
     if not connection.serves_company_code(company_code):
         return None
-    account = None
-    for wait in (False, True):
-        organisation = _organisation_for(session, company_code, wait=wait)
-        if organisation is None:
-            return None
-        width = va_length(organisation) - len(organisation.company_code)
-        candidates = {identity.customer_no, identity.customer_no.zfill(width)}
-        query = select(VirtualAccount).where(
-            VirtualAccount.company_code == organisation.company_code,
-            VirtualAccount.customer_no.in_(sorted(candidates)),
-        )
-        if lock:
-            query = query.with_for_update()
-        account = session.exec(query).first()
-        if account is not None:
-            break
-    if account is None:
+    # The exact match uses the unique index; codes stored with leading zeros need the second.
+    padded_match = func.ltrim(Organisation.company_code, "0") == company_code
+    for company_match in (Organisation.company_code == company_code, padded_match):
+        bill = _query_bill(session, company_match, identity, lock=lock)
+        if bill is not None:
+            return bill
+    if not _wait_for_organisation(session, company_code):
         return None
-    invoice = session.get(Invoice, account.invoice_id)
-    assert invoice is not None
-    customer = session.get(Customer, invoice.customer_id)
-    assert customer is not None
-    return Bill(account, invoice, customer, organisation)
+    return _query_bill(session, padded_match, identity, lock=lock)
 
 
 def closed_case(bill: Bill, now: dt.datetime) -> Case | None:
