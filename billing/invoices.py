@@ -233,8 +233,8 @@ def _insert_and_load(
     """Insert rows of an organisation with one executemany and return them as objects.
 
     Building SQLModel objects validates every field and costs far more than the insert
-    itself, and SQLite returns generated ids only row by row, so bulk writes go through
-    SQLAlchemy Core and the new rows (ids above the largest one before) are read back.
+    itself. SQLite also returns generated ids only row by row. So bulk writes go through
+    SQLAlchemy Core, and the new rows (ids above the largest one before) are read back.
     """
     table = model.__table__  # type: ignore[attr-defined]
     before = session.execute(select(func.max(table.c.id))).scalar() or 0
