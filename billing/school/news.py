@@ -11,7 +11,7 @@ from billing.notices import queue_notice
 from billing.permissions import Action
 from billing.school.actors import Actor, class_key, clean_classes, require_school
 from billing.school.students import check_classes_exist, children_of, parents_of_classes
-from locales import normalise_language
+from locales import N_, msg, normalise_language
 from models import Customer, NewsPost, Notice, NoticeKind, NoticeStatus, Organisation
 from models.types import utcnow
 
@@ -19,6 +19,7 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_TITLE = 200
 # How many of the newest posts a parent's list is picked from. Older posts are not listed.
 RECENT_POSTS = 200
+LANGUAGE_NAMES = {"id": N_("Indonesian"), "en": N_("English")}
 
 
 @dataclass
@@ -38,6 +39,20 @@ class NewsContent:
             self.text_en.strip(),
         )
 
+    def filled_from(self, current: NewsContent) -> NewsContent:
+        """Return this content with each blank field taken from `current`.
+
+        A correction that gives only a new text keeps the current title, and the other way
+        round. A language left out entirely keeps its current title and text.
+        """
+        fields = self.cleaned()
+        return NewsContent(
+            fields.title_id or current.title_id,
+            fields.title_en or current.title_en,
+            fields.text_id or current.text_id,
+            fields.text_en or current.text_en,
+        )
+
 
 def check_content(content: NewsContent) -> None:
     pairs = {"id": (content.title_id, content.text_id), "en": (content.title_en, content.text_en)}
@@ -46,7 +61,7 @@ def check_content(content: NewsContent) -> None:
             raise UserError(
                 "school.news_half",
                 "The post in {language} needs both a title and a text.",
-                language=language,
+                language=msg(LANGUAGE_NAMES[language]),
             )
         if len(title) > MAX_TITLE:
             raise UserError(
@@ -168,15 +183,17 @@ def correct_news(
     photo: bytes | None = None,
     notify: bool = True,
 ) -> tuple[NewsPost, int]:
-    """Replace a post's text (and photo when given) and bump its version.
+    """Replace the given fields of a post's text (and photo when given) and bump its version.
 
-    Parents who open it later read the new version. With notify, its audience gets a notice
-    again.
+    Blank fields of `content` keep their current value, so a post cannot lose a language by
+    a correction. Parents who open it later read the new version. With notify, its audience
+    gets a notice again.
     """
     _require_post(actor, list(post.audience))
     if post.withdrawn_at is not None:
         raise UserError("school.news_withdrawn", "News post {id} was withdrawn.", id=str(post.id))
-    content = content.cleaned()
+    current = NewsContent(post.title_id, post.title_en, post.body_id, post.body_en)
+    content = content.filled_from(current)
     check_content(content)
     _check_photo(photo)
     post.title_id, post.title_en = content.title_id, content.title_en

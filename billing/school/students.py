@@ -151,7 +151,7 @@ def add_parent(
     if language is not None and language not in LANGUAGES:
         raise UserError(
             "school.language_invalid",
-            "The language {language} is invalid: use id or en.",
+            "The language {language} is invalid: use id for Indonesian or en for English.",
             language=language,
         )
     query = select(Customer).where(Customer.organisation_id == organisation.id)

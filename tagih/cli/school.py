@@ -440,7 +440,10 @@ def news_correct(
     quiet: bool,
     **values: Any,
 ) -> None:
-    """Replace a post's text; parents read the new version."""
+    """Correct a post; options left out keep their current value.
+
+    Parents who open the post later read the new version.
+    """
     content, photo = _news_content(values)
     post = news.get_post(session, organisation, post_id)
     news.correct_news(

@@ -247,3 +247,35 @@ def test_other_school_post_not_visible(school: School) -> None:
         with pytest.raises(NotFound):
             get_post(session, organisation, foreign.id)
     assert visible == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (NewsContent(text_id="Koreksi"), ("Libur sekolah", "Koreksi")),
+        (NewsContent(title_id="Libur besok"), ("Libur besok", "Sekolah libur hari Jumat.")),
+    ],
+)
+def test_correction_keeps_fields_not_given(
+    school: School, change: NewsContent, expected: tuple[str, str]
+) -> None:
+    with write() as session:
+        organisation = organisation_of(session, school)
+        post, _ = post_news(session, organisation, school.actors["admin"], content=BOTH)
+        correct_news(session, organisation, school.actors["admin"], post, content=change)
+    assert (post.title_id, post.body_id) == expected
+    assert post.title_en == "School holiday"
+    assert post.body_en == "School is closed on Friday."
+    assert post.version == 2
+
+
+def test_half_post_names_language_in_words(school: School) -> None:
+    with write() as session, pytest.raises(UserError) as raised:
+        post_news(
+            session,
+            organisation_of(session, school),
+            school.actors["admin"],
+            content=NewsContent(title_en="Holiday"),
+        )
+    assert raised.value.render("en") == "The post in English needs both a title and a text."
+    assert raised.value.render("id") == "Berita dalam bahasa Inggris perlu judul dan isi."

@@ -10,7 +10,15 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import select
 
-from models import Invoice, InvoiceStatus, Notice, NoticeKind, Student, VirtualAccount
+from models import (
+    Invoice,
+    InvoiceStatus,
+    NewsPost,
+    Notice,
+    NoticeKind,
+    Student,
+    VirtualAccount,
+)
 from models.db import session_scope
 from tagih.cli.main import cli
 from tagih.settings import get_settings, reset_settings_cache
@@ -304,3 +312,14 @@ def test_cli_moves_student_and_stops_fee(sqlite_database: str) -> None:
     assert [item["nis"] for item in preview["items"]] == ["1001", "1002"]
     assert "Stopped fee 1: SPP." in stopped.output
     assert after["items"] == []
+
+
+def test_cli_correct_text_only(sqlite_database: str) -> None:
+    _register_school()
+    _school("news", "post", "--title-id", "Libur", "--text-id", "Libur hari Jumat.")
+    corrected = _school("news", "correct", "1", "--text-id", "Koreksi")
+    with session_scope() as session:
+        post = session.exec(select(NewsPost)).one()
+    assert "version 2" in corrected.output
+    assert post.title_id == "Libur"
+    assert post.body_id == "Koreksi"
