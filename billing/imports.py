@@ -20,7 +20,13 @@ from sqlmodel import Session, col, select
 from billing.errors import NotFound, UserError
 from billing.invoices import invoice_number_key, issue_invoices
 from billing.sheets import SheetResult, SheetType, read_upload
-from billing.sheets.context import KnownProduct, KnownStudent, ParseContext, name_key
+from billing.sheets.context import (
+    KnownProduct,
+    KnownStudent,
+    ParseContext,
+    latest_due_date,
+    name_key,
+)
 from billing.sheets.registrations import contact_key
 from billing.sheets.result import ContactRow, Problem, SheetInvoice, StudentRow
 from billing.sheets.school import nis_key
@@ -77,9 +83,11 @@ def load_context(
     session: Session, organisation: Organisation, *, today: dt.date | None, settings: Settings
 ) -> ParseContext:
     """Load the product catalogue and registered students that rows are checked against."""
+    today = today or organisation_today(organisation)
     context = ParseContext(
-        today=today or organisation_today(organisation),
+        today=today,
         max_amount=settings.sheet_max_invoice_amount,
+        latest_due=latest_due_date(today, settings.sheet_max_due_years),
     )
     products = session.exec(
         select(Product).where(Product.organisation_id == organisation.id, Product.active)

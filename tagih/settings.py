@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     sheet_max_parse_seconds: float = 60.0
     # Largest amount one bill may carry, in rupiah: a guard against typed extra digits.
     sheet_max_invoice_amount: int = 10_000_000_000
+    # Latest due date a sheet may give, in years after today. Dates such as 31/12/9999 are
+    # "no due date" placeholders, and a VA cannot stay open that long. Ten years leaves room
+    # for long instalment plans.
+    sheet_max_due_years: int = Field(default=10, ge=1, le=100)
 
     @property
     def is_production(self) -> bool:

@@ -128,6 +128,18 @@ def parse_due_date(value: Any, *, date1904: bool, context: ParseContext) -> dt.d
             ),
             "past",
         )
+    if due > context.latest_due:
+        years = context.latest_due.year - context.today.year
+        raise CellError(
+            msg(
+                "The due date {date} is more than {years} years from today, so it looks like "
+                "a placeholder. Enter the real due date, {latest} at the latest.",
+                date=due.isoformat(),
+                years=years,
+                latest=context.latest_due.isoformat(),
+            ),
+            "too_far",
+        )
     return due
 
 

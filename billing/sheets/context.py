@@ -36,11 +36,20 @@ class KnownStudent:
     payer_email: str | None = None
 
 
+def latest_due_date(today: dt.date, years: int) -> dt.date:
+    """Return the day `years` years after today; 29 February becomes 28 February."""
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:
+        return today.replace(year=today.year + years, day=28)
+
+
 @dataclass
 class ParseContext:
     """The organisation's catalogue and students, the limits, and the date bills start from."""
 
     today: dt.date
     max_amount: int
+    latest_due: dt.date  # due dates after this day are rejected as placeholders
     products: dict[str, KnownProduct] = field(default_factory=dict)  # by name_key
     students: dict[str, KnownStudent] = field(default_factory=dict)  # by folded NIS

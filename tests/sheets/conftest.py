@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 from billing.orgs import create_organisation
 from billing.sheets import ParseContext, SheetResult, read_upload
+from billing.sheets.context import latest_due_date
 from models import Customer, Organisation, Student, StudentGuardian
 from models.db import session_scope
 from tagih.settings import Settings
@@ -55,8 +56,13 @@ def bill_row(
 
 def read(content: bytes, filename: str = "upload.xlsx", **settings: Any) -> SheetResult:
     """Read a sheet with no database behind it: an empty catalogue and no students."""
-    context = ParseContext(today=TODAY, max_amount=10_000_000_000)
-    return read_upload(filename, content, context, settings=Settings(_env_file=None, **settings))
+    config = Settings(_env_file=None, **settings)
+    context = ParseContext(
+        today=TODAY,
+        max_amount=config.sheet_max_invoice_amount,
+        latest_due=latest_due_date(TODAY, config.sheet_max_due_years),
+    )
+    return read_upload(filename, content, context, settings=config)
 
 
 @pytest.fixture
