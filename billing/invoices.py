@@ -11,7 +11,7 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from billing.notices import default_channels, organisation_channels
-from billing.va import reserve_customer_numbers
+from billing.va import reserve_customer_numbers, va_expiry
 from locales import normalise_language
 from models import (
     ChatIdentity,
@@ -318,7 +318,6 @@ def _open_accounts(
     """Insert one closed-amount VA per invoice, as billing.va.open_virtual_accounts does."""
     numbers = reserve_customer_numbers(session, organisation, len(invoices))
     now = utcnow()
-    validity = dt.timedelta(days=validity_days)
     rows = []
     for invoice, customer_no in zip(invoices, numbers, strict=True):
         rows.append(
@@ -330,7 +329,7 @@ def _open_accounts(
                 "number": organisation.company_code + customer_no,
                 "amount": invoice.total,
                 "status": VAStatus.OPEN,
-                "expires_at": max(_end_of(invoice.due_date), now) + validity,
+                "expires_at": va_expiry(invoice.due_date, now, validity_days),
                 "created_at": now,
             }
         )
@@ -351,10 +350,6 @@ def _contacts_with_chats(session: Session, payers: list[Customer]) -> set[str]:
             query = select(column).where(column.in_(chunk))  # type: ignore[union-attr]
             found.update(value for value in session.exec(query) if value)
     return found
-
-
-def _end_of(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def _queue_issued_notices(

@@ -11,6 +11,9 @@ from models import Invoice, Organisation, VirtualAccount
 from models.types import utcnow
 
 DEFAULT_VA_LENGTH = 16
+# The latest expiry a VA gets: a day before datetime.max, so the timestamp still fits when it
+# is converted to any time zone (offsets reach +14:00).
+LATEST_EXPIRY = dt.datetime(9999, 12, 30, 23, 59, 59, tzinfo=dt.UTC)
 
 
 def va_length(organisation: Organisation) -> int:
@@ -45,6 +48,20 @@ def reserve_customer_numbers(
     return numbers
 
 
+def va_expiry(due_date: dt.date, now: dt.datetime, validity_days: int) -> dt.datetime:
+    """Return when a VA expires: `validity_days` after the end of its due date (UTC).
+
+    A VA issued after its due date counts from `now` instead. The result is capped at
+    LATEST_EXPIRY, so a due date near the year 9999 cannot overflow.
+    """
+    due_end = dt.datetime.combine(due_date, dt.time(23, 59, 59), tzinfo=dt.UTC)
+    start = max(due_end, now)
+    validity = dt.timedelta(days=validity_days)
+    if start >= LATEST_EXPIRY - validity:
+        return LATEST_EXPIRY
+    return start + validity
+
+
 def open_virtual_accounts(
     session: Session,
     organisation: Organisation,
@@ -54,9 +71,9 @@ def open_virtual_accounts(
 ) -> list[VirtualAccount]:
     """Give each invoice its own closed-amount VA, valid `validity_days` past its due date."""
     numbers = reserve_customer_numbers(session, organisation, len(invoices))
+    now = utcnow()
     accounts = []
     for invoice, customer_no in zip(invoices, numbers, strict=True):
-        due_end = dt.datetime.combine(invoice.due_date, dt.time(23, 59, 59), tzinfo=dt.UTC)
         accounts.append(
             VirtualAccount(
                 organisation_id=organisation.id,
@@ -65,7 +82,7 @@ def open_virtual_accounts(
                 customer_no=customer_no,
                 number=organisation.company_code + customer_no,
                 amount=invoice.total,
-                expires_at=max(due_end, utcnow()) + dt.timedelta(days=validity_days),
+                expires_at=va_expiry(invoice.due_date, now, validity_days),
             )
         )
     session.add_all(accounts)
