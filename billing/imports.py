@@ -730,10 +730,21 @@ def _problem_line(problem: Problem, language: str, *, warning: bool = False) -> 
     text = problem.message.render(language)
     if problem.row is None:
         return f"- {text}"
-    where = problem.cell or str(problem.row)
     label = (
-        tr(language, "Note, row {row}", row=where)
+        tr(language, "Note, row {row}", row=problem.row)
         if warning
-        else tr(language, "Row {row}", row=where)
+        else tr(language, "Row {row}", row=problem.row)
     )
+    if problem.column and problem.cell:
+        label = tr(
+            language,
+            "{row_label}, {column} (cell {cell})",
+            row_label=label,
+            column=problem.column,
+            cell=problem.cell,
+        )
+    elif problem.column:
+        label = tr(language, "{row_label}, {column}", row_label=label, column=problem.column)
+    elif problem.cell:
+        label = tr(language, "{row_label} (cell {cell})", row_label=label, cell=problem.cell)
     return f"- {label}: {text}"
