@@ -17,6 +17,7 @@ from billing.sheets.values import (
     CellError,
     cell_text,
     clean_text,
+    is_ambiguous_day_month,
     parse_amount,
     parse_date,
     parse_quantity,
@@ -95,11 +96,7 @@ def _parse_row(reader: RowReader, context: ParseContext) -> BillRow | None:
     customer = reader.parse(Field.CUSTOMER, parse_name) or None
     email = reader.parse(Field.EMAIL, parse_email)
     phone, _ = read_phone(reader, Field.PHONE)
-    due_date = None
-    if reader.has(Field.DUE_DATE):
-        due_date = reader.parse(
-            Field.DUE_DATE, partial(parse_due_date, date1904=reader.data.date1904, context=context)
-        )
+    due_date = read_due_date(reader, context) if reader.has(Field.DUE_DATE) else None
     description = clean_text(reader.raw(Field.DESCRIPTION))[:MAX_DESCRIPTION_LENGTH]
     line, new_product = _parse_line(reader, context)
     merged = reader.row.merged or set()
@@ -116,6 +113,26 @@ def _parse_row(reader: RowReader, context: ParseContext) -> BillRow | None:
         not reader.failed,
         merged,
     )
+
+
+def read_due_date(reader: RowReader, context: ParseContext) -> dt.date | None:
+    """Parse the row's due date, warning when day-first text could be meant month first."""
+    parser = partial(parse_due_date, date1904=reader.data.date1904, context=context)
+    due = reader.parse(Field.DUE_DATE, parser)
+    if due is not None and is_ambiguous_day_month(reader.raw(Field.DUE_DATE)):
+        reader.warn(
+            Field.DUE_DATE,
+            "date.day_first",
+            msg(
+                "{value} was read day first, as day {day} of month {month} ({date}). If the "
+                "month comes first in this sheet, swap the day and the month.",
+                value=reader.raw(Field.DUE_DATE),
+                day=due.day,
+                month=due.month,
+                date=due.isoformat(),
+            ),
+        )
+    return due
 
 
 def parse_due_date(value: Any, *, date1904: bool, context: ParseContext) -> dt.date:

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from billing.invoices import InvoiceDraft, LineDraft, invoice_number_key
-from billing.sheets.bills import MAX_NUMBER_LENGTH, parse_due_date
+from billing.sheets.bills import MAX_NUMBER_LENGTH, read_due_date
 from billing.sheets.context import KnownStudent, ParseContext, name_key
 from billing.sheets.headers import Field
 from billing.sheets.reader import Problems, RowReader, SheetData, iter_with_deadline
@@ -106,10 +106,7 @@ def _parse_row(
         )
     due = None
     if reader.column(Field.DUE_DATE) is not None:
-        due = reader.parse(
-            Field.DUE_DATE,
-            partial(parse_due_date, date1904=reader.data.date1904, context=context),
-        )
+        due = read_due_date(reader, context)
     lines = _component_lines(reader, context, components)
     number = _invoice_number(reader, nis, due)
     if reader.failed or due is None or number is None:

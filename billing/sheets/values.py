@@ -255,6 +255,8 @@ _NUMERIC_DMY = re.compile(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})")
 _NUMERIC_YMD = re.compile(r"(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})")
 _NAMED_DMY = re.compile(r"(\d{1,2})[\s\-/.]+([a-z']+)\.?[\s\-/.,]+(\d{4})")
 _NAMED_MDY = re.compile(r"([a-z']+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
+# A time after a date, as in "15/03/2031 14:30".
+_TIME_SUFFIX = re.compile(r"[\sT]+\d{1,2}[:.]\d{2}(?:[:.]\d{2})?$")
 
 
 def serial_to_date(serial: float, *, date1904: bool) -> dt.date:
@@ -299,6 +301,22 @@ def _not_a_date(value: Any) -> CellError:
     )
 
 
+def is_ambiguous_day_month(value: Any) -> bool:
+    """Return whether a text date such as "03/04/2031" also makes sense month first.
+
+    Real date cells and serials carry no order, and a day equal to its month reads the same
+    both ways, so neither is ambiguous.
+    """
+    if not isinstance(value, str):
+        return False
+    lowered = _WEEKDAY_PREFIX.sub("", clean_text(value).casefold()).strip()
+    match = _NUMERIC_DMY.fullmatch(_TIME_SUFFIX.sub("", lowered))
+    if match is None:
+        return False
+    day, month = int(match[1]), int(match[3])
+    return day <= 12 and month <= 12 and day != month
+
+
 def _parse_date_text(text: str) -> dt.date:
     lowered = _WEEKDAY_PREFIX.sub("", text.casefold()).strip()
     if re.fullmatch(r"\d{5}(?:\.0+)?", lowered):
@@ -311,7 +329,7 @@ def _parse_date_text(text: str) -> dt.date:
             "serial_text",
         )
     # A time after the date ("15/03/2031 14:30") is dropped.
-    lowered = re.sub(r"[\sT]+\d{1,2}[:.]\d{2}(?:[:.]\d{2})?$", "", lowered)
+    lowered = _TIME_SUFFIX.sub("", lowered)
     day = month = year = None
     if match := _NUMERIC_YMD.fullmatch(lowered):
         year, month, day = int(match[1]), int(match[3]), int(match[4])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlmodel import func, select
 
 from billing.imports import check_sheet, import_sheet
@@ -76,3 +77,35 @@ def test_placeholder_skipped_with_skip_invalid(shop: Organisation) -> None:
         )
     assert result.imported == 1
     assert result.skipped_rows == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("due", "read_as"),
+    [
+        ("03/04/2031", dt.date(2031, 4, 3)),
+        ("3-4-31", dt.date(2031, 4, 3)),
+        ("Senin, 12.01.2032 14:30", dt.date(2032, 1, 12)),
+    ],
+)
+def test_ambiguous_text_date_warned(due: str, read_as: dt.date) -> None:
+    result = read(xlsx([BILL_HEADER, bill_row("INV-1", due=due)]))
+    assert result.ok
+    assert result.invoices[0].draft.due_date == read_as
+    assert [(p.code, p.row, p.cell) for p in result.warnings] == [("date.day_first", 2, "E2")]
+    warning = result.warnings[0].to_json("en")
+    assert warning["value"] == due
+    assert warning["column"] == "Jatuh Tempo"
+    assert f"day {read_as.day} of month {read_as.month}" in warning["message"]
+    assert read_as.isoformat() in warning["message"]
+    indonesian = result.warnings[0].message.render("id")
+    assert f"tanggal {read_as.day} bulan {read_as.month}" in indonesian
+
+
+@pytest.mark.parametrize(
+    "due",
+    ["15/04/2031", "04/04/2031", "2031/04/03", "3 April 2031", dt.date(2031, 4, 3), 47941],
+)
+def test_unambiguous_date_not_warned(due: object) -> None:
+    result = read(xlsx([BILL_HEADER, bill_row("INV-1", due=due)]))
+    assert result.ok
+    assert result.warnings == []
