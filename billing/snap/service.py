@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,11 +43,10 @@ from billing.snap.signature import (
 )
 from locales import tr
 from models import SnapRequestLog
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from tagih.logs import short_hash
 
 log = logging.getLogger(__name__)
-_SQLITE_WRITER = threading.Lock()
 
 SERVICE_PATHS = {
     codes.SERVICE_TOKEN: "/v1.0/access-token/b2b",
@@ -126,7 +123,7 @@ def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> Sn
     """Handle one SNAP request; the response is built only after its transaction commits."""
     handler = _HANDLERS[service]
     try:
-        with _one_sqlite_writer(), session_scope(write=True) as session:
+        with session_scope(write=True) as session:
             response = handler(session, request, config)
             session.add(_audit_row(service, request, response))
     except Exception:
@@ -144,20 +141,6 @@ def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> Sn
         short_hash(request.header("x-external-id")),
     )
     return response
-
-
-@contextmanager
-def _one_sqlite_writer() -> Iterator[None]:
-    """Let one thread of this process at a time ask SQLite for its write lock.
-
-    SQLite has one writer anyway, and threads that wait in its busy handler poll with
-    sleeps, so under load they queue far longer than on a lock. PostgreSQL locks rows.
-    """
-    if get_engine().dialect.name != "sqlite":
-        yield
-        return
-    with _SQLITE_WRITER:
-        yield
 
 
 def _general_error(service: str, request: SnapRequest) -> SnapResponse:
