@@ -62,6 +62,12 @@ from bot.flows.school.students import (
     student_nis_typed,
     students_menu,
 )
+from bot.flows.school.uploads import (
+    ask_event_sheet,
+    ask_news_photo,
+    remind_file_awaited,
+    school_document,
+)
 from locales import N_
 
 MENU = [
@@ -108,6 +114,8 @@ BUTTONS = {
     Key.STUDENT_ARCHIVE: student_archive,
     Key.STUDENT_ARCHIVE_OK: student_archive_confirmed,
     Key.PARENT_LINK: parent_link,
+    Key.EVENT_SHEET: ask_event_sheet,
+    Key.NEWS_PHOTO: ask_news_photo,
 }
 
 
@@ -131,6 +139,8 @@ TYPED = {
     SchoolState.PARENT_NAME: parent_name_typed,
     SchoolState.PARENT_CONTACT: parent_contact_typed,
     SchoolState.ARCHIVE_NIS: archive_nis_typed,
+    SchoolState.EVENT_SHEET: remind_file_awaited,
+    SchoolState.NEWS_PHOTO: remind_file_awaited,
 }
 
 
@@ -152,3 +162,8 @@ def register() -> None:
         registry.register_state_handler(state, asking_again(handler))
     for pattern, handler, action in PHRASES:
         registry.register_phrase(pattern, handler, action=action)
+    # Admins and teachers have no bill upload rights, so this is their document handler.
+    # NOTE: the core picks a document handler by role alone, and the bill sheet handler
+    # comes first for roles allowed to upload bills. So a super admin's files always go
+    # to the bill upload, and staff sheets cannot be sent in chat yet.
+    registry.register_document_handler(school_document, action=Action.CALENDAR_EDIT)

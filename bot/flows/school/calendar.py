@@ -40,9 +40,12 @@ from locales import tr
 async def event_new(turn: Turn) -> Step:
     turn.require(Action.CALENDAR_EDIT)
 
-    return reply_step(
-        turn, tr(turn.language, "What is the event called?"), SchoolState.EVENT_TITLE
+    text = tr(turn.language, "What is the event called?")
+    buttons = (
+        key_button(tr(turn.language, "Import calendar sheet"), Key.EVENT_SHEET),
+        menu_button(turn),
     )
+    return Step([Text(text, buttons)], SchoolState.EVENT_TITLE)
 
 
 async def event_title_typed(turn: Turn) -> Step:

@@ -53,6 +53,8 @@ class SchoolState(StrEnum):
     PARENT_NAME = "school_parent_name"
     PARENT_CONTACT = "school_parent_contact"
     ARCHIVE_NIS = "school_archive_nis"
+    EVENT_SHEET = "school_event_sheet"
+    NEWS_PHOTO = "school_news_photo"
 
 
 class Key(StrEnum):
@@ -83,6 +85,8 @@ class Key(StrEnum):
     STUDENT_ARCHIVE = "s_student_arch"
     STUDENT_ARCHIVE_OK = "s_student_arch_ok"  # value: student id
     PARENT_LINK = "s_parent_link"  # value: student id, 0 to ask for the NIS
+    EVENT_SHEET = "s_ev_sheet"
+    NEWS_PHOTO = "s_news_photo"
 
 
 def key_button(title: str, key: Key, value: int | None = None) -> Button:
@@ -158,6 +162,8 @@ def audience_step(
     chosen = ", ".join(picked) or tr(turn.language, "whole school")
     if picked or actor.role is not Role.TEACHER:
         buttons.append(key_button(tr(turn.language, "Send to: {audience}", audience=chosen), done))
+        if state == SchoolState.NEWS_AUDIENCE:
+            buttons.append(key_button(tr(turn.language, "Add photo"), Key.NEWS_PHOTO))
     text = tr(
         turn.language,
         "Who is it for? Tap classes, or type them, for example: 7A, 7B. Chosen: {audience}.",

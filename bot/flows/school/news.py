@@ -131,7 +131,7 @@ async def news_pick(turn: Turn) -> Step:
 
 async def news_send(turn: Turn) -> Step:
     data = turn.data
-    if turn.conversation.state != SchoolState.NEWS_AUDIENCE:
+    if turn.conversation.state not in (SchoolState.NEWS_AUDIENCE, SchoolState.NEWS_PHOTO):
         return menu_step(turn)
     post, count = news.post_news(
         turn.session,

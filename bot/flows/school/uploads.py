@@ -1,0 +1,175 @@
+"""Files that admins and teachers send in chat: calendar sheets and news photos.
+
+The core hands every document of these roles to `school_document`, which picks the step
+by the state that awaits the file. Each step runs in a savepoint, so a rejected file
+leaves nothing half-saved while the chat stays in its state for the corrected file.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from billing.errors import PermissionDenied, UserError
+from billing.permissions import Action
+from billing.school import calendar, news
+from billing.school.sheet import RowProblem, SheetRejected
+from bot.core.engine import update_tag
+from bot.core.menu import menu_step
+from bot.core.turn import Step, Turn
+from bot.flows.school.common import (
+    Key,
+    SchoolState,
+    acting_staff,
+    key_button,
+    menu_button,
+    reply_step,
+)
+from bot.replies import Text
+from locales import N_, tr
+
+log = logging.getLogger(__name__)
+
+# Sheet columns named in problem rows, by the field names of billing.school.calendar.
+COLUMN_NAMES = {
+    "start": N_("start date"),
+    "end": N_("end date"),
+    "time": N_("time"),
+}
+
+
+async def ask_event_sheet(turn: Turn) -> Step:
+    turn.require(Action.CALENDAR_EDIT)
+
+    text = tr(
+        turn.language,
+        "Send the calendar sheet (.xlsx) as a file. Columns: Judul or Title, Tanggal Mulai, "
+        "and optionally Tanggal Selesai, Jam and Kelas (blank: the whole school).",
+    )
+    return Step([Text(text, (menu_button(turn),))], SchoolState.EVENT_SHEET)
+
+
+async def ask_news_photo(turn: Turn) -> Step:
+    turn.require(Action.NEWS_POST)
+    if turn.conversation.state != SchoolState.NEWS_AUDIENCE:
+        return menu_step(turn)
+
+    return Step([_photo_prompt(turn)], SchoolState.NEWS_PHOTO, turn.data)
+
+
+def _photo_prompt(turn: Turn) -> Text:
+    audience = ", ".join(turn.data.get("classes", [])) or tr(turn.language, "whole school")
+    text = tr(
+        turn.language,
+        "Send the photo as a file (JPEG or PNG, at most {size} MB). "
+        "The news is posted with it to: {audience}.",
+        size=news.MAX_PHOTO_BYTES // 2**20,
+        audience=audience,
+    )
+    send = key_button(tr(turn.language, "Send without photo"), Key.NEWS_SEND)
+    return Text(text, (send, menu_button(turn)))
+
+
+async def remind_file_awaited(turn: Turn) -> Step:
+    """Remind a person who typed text where a file is awaited."""
+    if turn.conversation.state == SchoolState.NEWS_PHOTO:
+        return Step([_photo_prompt(turn)], SchoolState.NEWS_PHOTO, turn.data)
+    return await ask_event_sheet(turn)
+
+
+async def school_document(turn: Turn) -> Step:
+    """Handle a file by the state that awaits it, or explain where files are taken."""
+    state = turn.conversation.state
+    if state in (SchoolState.EVENT_SHEET, SchoolState.EVENT_TITLE):
+        return _import_event_sheet(turn)
+    if state == SchoolState.NEWS_PHOTO:
+        return _post_with_photo(turn)
+    intro = tr(
+        turn.language,
+        "To add events from a sheet, choose Add event, then Import calendar sheet. "
+        "To add a photo to news, tap Add photo when you choose its audience.",
+    )
+    return menu_step(turn, intro)
+
+
+def _content(turn: Turn) -> bytes:
+    document = turn.inbound.document
+    assert document is not None and document.content is not None
+    return document.content
+
+
+def _import_event_sheet(turn: Turn) -> Step:
+    turn.require(Action.CALENDAR_EDIT)
+    actor = acting_staff(turn)
+    try:
+        with turn.session.begin_nested():
+            result = calendar.import_events_sheet(turn.session, turn.org, actor, _content(turn))
+    except SheetRejected as rejected:
+        log.info(
+            "update %s: calendar sheet rejected, %d problem rows",
+            update_tag(turn.inbound),
+            len(rejected.result.problems),
+        )
+        return _again(turn, _problems_text(turn, rejected), SchoolState.EVENT_SHEET)
+    except PermissionDenied:
+        raise
+    except UserError as error:
+        log.info("update %s: calendar sheet unusable: %s", update_tag(turn.inbound), error.code)
+        return _again(turn, error.render(turn.language), SchoolState.EVENT_SHEET)
+
+    done = tr(turn.language, "Events added: {count}.", count=result.created)
+    return reply_step(turn, done)
+
+
+def _problems_text(turn: Turn, rejected: SheetRejected) -> str:
+    lines = [rejected.render(turn.language)]
+    lines += [_problem_line(turn, problem) for problem in rejected.result.problems]
+    return "\n".join(lines)
+
+
+def _problem_line(turn: Turn, problem: RowProblem) -> str:
+    reason = problem.message.render(turn.language)
+    column = COLUMN_NAMES.get(problem.column)
+    if column is None:
+        return tr(turn.language, "Row {row}: {reason}", row=problem.row, reason=reason)
+    return tr(
+        turn.language,
+        "Row {row}, {column}: {reason}",
+        row=problem.row,
+        column=tr(turn.language, column),
+        reason=reason,
+    )
+
+
+def _post_with_photo(turn: Turn) -> Step:
+    data = turn.data
+    try:
+        with turn.session.begin_nested():
+            post, count = news.post_news(
+                turn.session,
+                turn.org,
+                acting_staff(turn),
+                content=news.NewsContent(
+                    data.get("title_id", ""),
+                    data.get("title_en", ""),
+                    data.get("text_id", ""),
+                    data.get("text_en", ""),
+                ),
+                audience=list(data.get("classes", [])),
+                photo=_content(turn),
+            )
+    except PermissionDenied:
+        raise
+    except UserError as error:
+        log.info("update %s: news photo rejected: %s", update_tag(turn.inbound), error.code)
+        return _again(turn, error.render(turn.language), SchoolState.NEWS_PHOTO)
+
+    done = tr(
+        turn.language, "News #{id} is posted. Parents notified: {count}.", id=post.id, count=count
+    )
+    return reply_step(turn, done)
+
+
+def _again(turn: Turn, problem: str, state: SchoolState) -> Step:
+    """Show what is wrong with the file and keep waiting for a corrected one."""
+    again = tr(turn.language, "Send the corrected file, or tap Menu to stop.")
+    return Step([Text(f"{problem}\n\n{again}", (menu_button(turn),))], state, turn.data)
