@@ -35,6 +35,11 @@ STATUS_NAMES = {
 }
 
 
+def voided_key_prefix(number_key: str) -> str:
+    """Return the start of the comparison key a voided invoice gets (the column holds 64)."""
+    return f"{number_key[:40]}#void-"
+
+
 def status_name(status: InvoiceStatus | str) -> Msg:
     """Return the invoice status as a message that renders in the reader's language."""
     return Msg(STATUS_NAMES[InvoiceStatus(status)])
@@ -43,14 +48,28 @@ def status_name(status: InvoiceStatus | str) -> Msg:
 def find_invoice(
     session: Session, organisation: Organisation, number: str, *, lock: bool = False
 ) -> Invoice:
-    """Return the organisation's invoice with this number, or raise NotFound."""
+    """Return the organisation's invoice with this number, or raise NotFound.
+
+    A number in use wins; otherwise the most recently voided invoice with that number is
+    returned, so a lookup still shows why a bill disappeared.
+    """
+    key = invoice_number_key(number)
     query = select(Invoice).where(
-        Invoice.organisation_id == organisation.id,
-        Invoice.number_key == invoice_number_key(number),
+        Invoice.organisation_id == organisation.id, Invoice.number_key == key
     )
     if lock:
         query = query.with_for_update()
     invoice = session.exec(query).first()
+    if invoice is None:
+        voided = (
+            select(Invoice)
+            .where(
+                Invoice.organisation_id == organisation.id,
+                Invoice.number_key.startswith(voided_key_prefix(key), autoescape=True),
+            )
+            .order_by(Invoice.id.desc())
+        )
+        invoice = session.exec(voided.with_for_update() if lock else voided).first()
     if invoice is None:
         raise NotFound(
             "invoice.not_found",
@@ -87,6 +106,9 @@ def void_invoice(
             status=status_name(InvoiceStatus.PAID),
         )
     now = utcnow()
+    # Free the number so a corrected invoice can be issued under it; the voided one keeps
+    # its number for display and is found by voided_key_prefix.
+    invoice.number_key = voided_key_prefix(invoice.number_key) + str(invoice.id)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = now
     invoice.void_reason = reason.strip()[:500] or None

@@ -60,7 +60,7 @@ def create_organisation(
         raise UserError(
             "org.slug_taken", "An organisation with the slug {slug} already exists.", slug=slug
         )
-    if session.exec(select(Organisation).where(Organisation.company_code == code)).first():
+    if _company_code_taken(session, code):
         raise UserError(
             "org.company_code_taken",
             "The company code {code} already belongs to another organisation.",
@@ -82,6 +82,17 @@ def create_organisation(
     )
     session.flush()
     return organisation
+
+
+def _company_code_taken(session: Session, code: str) -> bool:
+    """Return whether another organisation has this company code, leading zeros ignored.
+
+    Banks pad partnerServiceId with spaces or zeros, so "777" and "0777" are the same code
+    on the wire and must not belong to two organisations.
+    """
+    wanted = code.lstrip("0") or "0"
+    codes = session.exec(select(Organisation.company_code)).all()
+    return any((existing.lstrip("0") or "0") == wanted for existing in codes)
 
 
 def get_organisation(session: Session, slug: str) -> Organisation:

@@ -130,3 +130,26 @@ def test_va_numbers_never_reused(database: str) -> None:
     assert len(numbers) == 3
     assert len(notices) == 3
     assert all(len(number) == 16 for number in numbers)
+
+
+def test_company_code_zero_padded_twin_rejected(database: str) -> None:
+    runner = CliRunner()
+    assert _create(runner).exit_code == 0
+    twin = runner.invoke(
+        cli,
+        [
+            "org",
+            "create",
+            "toko-lain",
+            "--kind",
+            "invoice",
+            "--name",
+            "Toko Lain",
+            "--company-code",
+            "088081",
+            "--admin-phone",
+            "081234567891",
+        ],
+    )
+    assert twin.exit_code == 1
+    assert "already belongs to another organisation" in twin.output
