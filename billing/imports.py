@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from billing.errors import NotFound, UserError
-from billing.invoices import invoice_number_key, issue_invoices
+from billing.invoices import count_new_payers, invoice_number_key, issue_invoices
 from billing.sheets import SheetResult, SheetType, read_upload
 from billing.sheets.context import (
     KnownProduct,
@@ -27,6 +27,7 @@ from billing.sheets.context import (
     latest_due_date,
     name_key,
 )
+from billing.sheets.payers import RegisteredPayer, settle_payer_emails
 from billing.sheets.registrations import contact_key
 from billing.sheets.result import ContactRow, Problem, SheetInvoice, StudentRow
 from billing.sheets.school import nis_key
@@ -153,6 +154,7 @@ def check_sheet(
     )
     if result.file_error is None:
         _check_existing_invoices(session, organisation, result)
+        _settle_payers(session, organisation, result)
         _check_existing_customers(session, organisation, result)
         _check_existing_students(session, organisation, result)
         result.errors.sort(key=lambda problem: problem.row or 0)
@@ -195,6 +197,25 @@ def _check_existing_invoices(
             result.errors.append(_number_taken(sheet_invoice, *existing))
             result.invalid_rows.extend(sheet_invoice.rows)
     result.invoices = kept
+
+
+def _settle_payers(session: Session, organisation: Organisation, result: SheetResult) -> None:
+    """Settle each payer's e-mail address and count the customers that issuing creates."""
+    if result.sheet_type not in (SheetType.BILLS, SheetType.SCHOOL_BILLS):
+        return
+    phones = sorted({i.draft.phone for i in result.invoices if i.draft.phone})
+    registered: dict[str, RegisteredPayer] = {}
+    for chunk in _in_chunks(phones):
+        query = select(Customer).where(
+            Customer.organisation_id == organisation.id, col(Customer.phone).in_(chunk)
+        )
+        for customer in session.exec(query.order_by(col(Customer.id))):
+            # The lowest id wins, as in billing.invoices, when two customers share a phone.
+            if customer.phone and customer.phone not in registered and customer.email:
+                registered[customer.phone] = RegisteredPayer(customer.name, customer.email)
+    result.warnings.extend(settle_payer_emails(result.invoices, registered))
+    drafts = [invoice.draft for invoice in result.invoices]
+    result.new_customers = count_new_payers(session, organisation, drafts)
 
 
 def _number_key(invoice: SheetInvoice) -> str:
@@ -691,6 +712,10 @@ def describe_preview(result: SheetResult, language: str) -> str:
     if result.sheet_type == SheetType.CUSTOMERS:
         lines.append(
             trn(language, "{count} new customer.", "{count} new customers.", len(result.customers))
+        )
+    elif result.new_customers:
+        lines.append(
+            trn(language, "{count} new customer.", "{count} new customers.", result.new_customers)
         )
     if result.sheet_type == SheetType.STUDENTS:
         lines.append(trn(language, "{count} student.", "{count} students.", len(result.students)))

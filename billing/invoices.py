@@ -159,6 +159,21 @@ def _prefetch_customers(
     return found
 
 
+def count_new_payers(
+    session: Session, organisation: Organisation, drafts: list[InvoiceDraft]
+) -> int:
+    """Count the customers that issue_invoices would create for these drafts; write nothing."""
+    found = _prefetch_customers(session, organisation, drafts)
+    new_keys: set[tuple] = set()
+    for draft in drafts:
+        if draft.customer_id is not None:
+            continue
+        key = _payer_keys(draft.phone, draft.email, draft.customer_name)[0]
+        if key not in new_keys and _known_payer(session, organisation, draft, found) is None:
+            new_keys.add(key)
+    return len(new_keys)
+
+
 def _payers(
     session: Session, organisation: Organisation, drafts: list[InvoiceDraft]
 ) -> list[Customer]:

@@ -11,8 +11,9 @@ from billing.invoices import InvoiceDraft, LineDraft, invoice_number_key
 from billing.sheets.contacts import parse_email, parse_name, read_phone
 from billing.sheets.context import ParseContext, name_key
 from billing.sheets.headers import Field
+from billing.sheets.intake import column_letter
 from billing.sheets.reader import Problems, RowReader, SheetData, iter_with_deadline
-from billing.sheets.result import SheetInvoice
+from billing.sheets.result import CellRef, SheetInvoice
 from billing.sheets.values import (
     CellError,
     cell_text,
@@ -305,7 +306,17 @@ def _build_invoice(
         source_rows=row_numbers,
     )
     new_products = sorted({row.new_product for row in rows if row.new_product})
-    return SheetInvoice(draft=draft, new_products=new_products)
+    return SheetInvoice(
+        draft=draft, new_products=new_products, email_source=_email_source(data, values)
+    )
+
+
+def _email_source(data: SheetData, values: dict[str, tuple[Any, int]]) -> CellRef | None:
+    if "email" not in values:
+        return None
+    row = values["email"][1]
+    index = data.header.columns[Field.EMAIL]
+    return CellRef(row, data.header.title(index), f"{column_letter(index + 1)}{row}")
 
 
 def _merge_customer_fields(

@@ -45,6 +45,15 @@ class StudentRef:
     class_name: str = ""
 
 
+@dataclass(frozen=True)
+class CellRef:
+    """Where a value was read: its Excel row, the header text of its column and its cell."""
+
+    row: int
+    column: str | None = None
+    cell: str | None = None  # "B12"
+
+
 @dataclass
 class SheetInvoice:
     """An invoice read from the sheet, ready to issue."""
@@ -53,6 +62,7 @@ class SheetInvoice:
     student: StudentRef | None = None
     va_number: str | None = None
     new_products: list[str] = field(default_factory=list)
+    email_source: CellRef | None = None  # the cell the draft's e-mail address was read from
 
     @property
     def rows(self) -> list[int]:
@@ -148,6 +158,8 @@ class SheetResult:
     # Invoice numbers already issued with the same content: skipped, never issued twice.
     existing: list[str] = field(default_factory=list)
     new_products: list[str] = field(default_factory=list)
+    # Customers that issuing the invoices creates; None until checked against the database.
+    new_customers: int | None = None
     invalid_rows: list[int] = field(default_factory=list)
     imported: int | None = None
     skipped_rows: list[int] = field(default_factory=list)
@@ -178,6 +190,8 @@ class SheetResult:
             "existing": self.existing,
             "new_products": self.new_products,
         }
+        if self.new_customers is not None:
+            data["new_customers"] = self.new_customers
         if self.sheet_type in ("customers", "students"):
             data["customers"] = [customer.to_json() for customer in self.customers]
             data["students"] = [student.to_json() for student in self.students]
