@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import importlib
+import io
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from babel.dates import format_date as babel_format_date
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -56,6 +59,7 @@ TEMPLATE_PARAMETERS: dict[str, tuple[str, ...]] = {
     NoticeKind.NEWS: ("organisation", "title"),
     NoticeKind.DIGEST: ("organisation", "date", "paid_total", "open_total", "overdue_total"),
     NoticeKind.LINK_CODE: ("code", "minutes"),
+    NoticeKind.FEE_PREVIEW: ("organisation", "month", "run_date", "count", "total", "skipped"),
 }
 
 # Delivery statuses in the order they happen, so a late webhook never moves a notice back.
@@ -470,6 +474,29 @@ def _render_staff_payment(context: _Context):  # type: ignore[no-untyped-def]
     return subject, text, values, ()
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_START = b"\xff\xd8\xff"
+
+
+def photo_file_type(content: bytes) -> tuple[str, str]:
+    """Return the file name and MIME type of a news photo, read from its first bytes.
+
+    Posts accept PNG and JPEG only. Anything else is named by what Pillow recognises,
+    or sent as an unnamed binary file.
+    """
+    if content.startswith(_PNG_SIGNATURE):
+        return "photo.png", "image/png"
+    if content.startswith(_JPEG_START):
+        return "photo.jpg", "image/jpeg"
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image_format = image.format or ""
+    except (UnidentifiedImageError, OSError):
+        return "photo", "application/octet-stream"
+    mime_type = Image.MIME.get(image_format, "application/octet-stream")
+    return f"photo.{image_format.lower()}", mime_type
+
+
 def _render_news(context: _Context):  # type: ignore[no-untyped-def]
     """Render a news post from the title and text queued with it (in the parent's language).
 
@@ -487,11 +514,63 @@ def _render_news(context: _Context):  # type: ignore[no-untyped-def]
         subject = tr(context.language, "{organisation} news: {title}", **values)
     attachments: tuple[Document, ...] = ()
     if post is not None and post.photo and context.channel != "sms":
-        photo = Document(filename="photo.jpg", content=post.photo, mime_type="image/jpeg")
-        attachments = (photo,)
+        filename, mime_type = photo_file_type(post.photo)
+        attachments = (Document(filename=filename, content=post.photo, mime_type=mime_type),)
     body = str(payload.get("text", ""))
     text = f"{subject}\n\n{body}" if body else subject
     return subject, text, values, attachments
+
+
+def _render_fee_preview(context: _Context):  # type: ignore[no-untyped-def]
+    """Render the preview of a month's fee run from the figures stored when it was queued."""
+    payload = context.notice.payload
+    language = context.language
+    year, month = (int(part) for part in str(payload["period"]).split("-"))
+    without_payer = int(payload["without_payer"])
+    already_billed = int(payload["already_billed"])
+    values = {
+        "organisation": context.organisation.name,
+        "month": babel_format_date(dt.date(year, month, 1), format="MMMM y", locale=language),
+        "run_date": context.date(dt.date.fromisoformat(payload["run_date"])),
+        "count": str(payload["count"]),
+        "total": format_rupiah(int(payload["total"])),
+        "skipped": str(without_payer + already_billed),
+    }
+    subject = tr(language, "{organisation}: monthly fees for {month}", **values)
+    short = tr(
+        language,
+        "{organisation}: fees for {month} go out on {run_date}. "
+        "Students billed: {count}, total {total}, skipped: {skipped}.",
+        **values,
+    )
+    lines = [
+        subject,
+        tr(language, "Billing date: {run_date}", **values),
+        tr(language, "Students billed: {count}", **values),
+        tr(language, "Total: {total}", **values),
+    ]
+    if without_payer:
+        lines.append(tr(language, "Skipped, no parent linked: {count}", count=without_payer))
+        listed = payload.get("without_payer_students", [])
+        for student in listed:
+            lines.append(f"- {student['name']} ({student['class']})")
+        if without_payer > len(listed):
+            lines.append(tr(language, "- and {more} more", more=without_payer - len(listed)))
+        lines.append(
+            tr(language, "Link a parent before {run_date} to include them in this run.", **values)
+        )
+    if already_billed:
+        lines.append(
+            tr(
+                language,
+                "Skipped, already billed for {month}: {count}",
+                month=values["month"],
+                count=already_billed,
+            )
+        )
+    if not without_payer and not already_billed:
+        lines.append(tr(language, "No student is skipped."))
+    return subject, context.pick_text(short, "\n".join(lines)), values, ()
 
 
 def _render_link_code(context: _Context):  # type: ignore[no-untyped-def]
@@ -520,6 +599,7 @@ def _renderers() -> dict[str, Renderer]:
         NoticeKind.NEWS: _render_news,
         NoticeKind.DIGEST: render_digest,
         NoticeKind.LINK_CODE: _render_link_code,
+        NoticeKind.FEE_PREVIEW: _render_fee_preview,
     }
 
 

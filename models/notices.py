@@ -21,6 +21,7 @@ class NoticeKind(StrEnum):
     NEWS = "news"
     DIGEST = "digest"
     LINK_CODE = "link_code"
+    FEE_PREVIEW = "fee_preview"
 
 
 class NoticeStatus(StrEnum):
