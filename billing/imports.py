@@ -205,13 +205,17 @@ def _settle_payers(session: Session, organisation: Organisation, result: SheetRe
         return
     phones = sorted({i.draft.phone for i in result.invoices if i.draft.phone})
     registered: dict[str, RegisteredPayer] = {}
+    seen: set[str | None] = set()
     for chunk in _in_chunks(phones):
         query = select(Customer).where(
             Customer.organisation_id == organisation.id, col(Customer.phone).in_(chunk)
         )
         for customer in session.exec(query.order_by(col(Customer.id))):
-            # The lowest id wins, as in billing.invoices, when two customers share a phone.
-            if customer.phone and customer.phone not in registered and customer.email:
+            # When two customers share a phone, billing.invoices bills the lowest id.
+            if customer.phone in seen:
+                continue
+            seen.add(customer.phone)
+            if customer.phone and customer.email:
                 registered[customer.phone] = RegisteredPayer(customer.name, customer.email)
     result.warnings.extend(settle_payer_emails(result.invoices, registered))
     drafts = [invoice.draft for invoice in result.invoices]
