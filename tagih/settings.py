@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    # Seconds between attempts to reach the Bot API at start-up, doubled after each failure
+    # up to the maximum. Until one succeeds, POST /telegram returns 503 so Telegram retries.
+    telegram_init_retry_seconds: float = 2.0
+    telegram_init_retry_max_seconds: float = 300.0
 
     # WhatsApp Cloud API
     whatsapp_phone_id: str | None = None

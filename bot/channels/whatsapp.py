@@ -10,6 +10,7 @@ and passed to the notice sender as retryable DeliveryErrors.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -127,7 +128,7 @@ class WhatsAppChannel:
             ) from error
         except wa_errors.WhatsAppError as error:
             raise DeliveryError(
-                f"WhatsApp rejected the message: code {error.error_code}", permanent=True
+                f"WhatsApp rejected the message: code {error.code}", permanent=True
             ) from error
         except httpx.HTTPError as error:
             raise DeliveryError(f"WhatsApp request failed: {error}", permanent=False) from error
@@ -311,10 +312,43 @@ def inbound_from_callback(update: CallbackButton | CallbackSelection) -> Inbound
 
 
 def status_error(status: MessageStatus) -> str | None:
-    error: Any = status.error
+    """Return the failed status's error as "code message" (pywa 4.5 errors carry .code)."""
+    error = status.error
     if error is None:
         return None
-    return f"{getattr(error, 'error_code', '')} {getattr(error, 'message', '')}".strip()
+    return f"{error.code} {error.message}"
+
+
+def is_update_body(body: bytes) -> bool:
+    """Check that a webhook body has the entry[0].changes[0] field and value pywa reads.
+
+    pywa 4.5 indexes those without checks and fails with IndexError or KeyError otherwise.
+    """
+    try:
+        data = json.loads(body)
+        change = data["entry"][0]["changes"][0]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return False
+    return (
+        isinstance(change, dict)
+        and isinstance(change.get("field"), str)
+        and isinstance(change.get("value"), dict)
+    )
+
+
+class WebhookWhatsApp(WhatsApp):
+    """The pywa client that also rejects signed webhook bodies that are not updates."""
+
+    async def webhook_update_validator(
+        self, update: bytes, hmac_header: str | None
+    ) -> tuple[str, int] | None:
+        rejected = await super().webhook_update_validator(update, hmac_header)
+        if rejected is not None:
+            return rejected
+        if not is_update_body(update):
+            log.warning("whatsapp webhook: signed body of %d bytes is not an update", len(update))
+            return "Bad Request", 400
+        return None
 
 
 def graph_session(settings: Settings) -> httpx.AsyncClient:
@@ -327,7 +361,7 @@ def build_client(
 ) -> WhatsApp:
     """Build the pywa client with its Graph API calls sent to WHATSAPP_API_BASE_URL."""
     assert settings.whatsapp_token is not None and settings.whatsapp_phone_id
-    return WhatsApp(
+    return WebhookWhatsApp(
         phone_id=settings.whatsapp_phone_id,
         token=settings.whatsapp_token.get_secret_value(),
         session=session,

@@ -229,10 +229,15 @@ def bot_api() -> Iterator[FakeBotAPI]:
 def serve_app() -> Iterator[httpx.Client]:
     """Run the web app under a real uvicorn on 127.0.0.1 and return a client for it.
 
-    The client's `app` attribute is the running FastAPI app.
+    The client's `app` attribute is the running FastAPI app. When Telegram is configured,
+    this waits up to 10 s for the bot to be initialised in the background.
     """
     app = create_app(get_settings())
     with ServerThread(app, lifespan="on") as server:
+        initialiser = getattr(app.state, "telegram_initialiser", None)
+        deadline = time.monotonic() + 10
+        while initialiser is not None and not initialiser.ready and time.monotonic() < deadline:
+            time.sleep(0.005)
         with httpx.Client(base_url=server.url, timeout=30) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client

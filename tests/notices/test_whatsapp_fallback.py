@@ -107,12 +107,6 @@ def _attempts() -> list[tuple[str, str]]:
     return [(channel, status) for channel, status in rows]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot.channels.whatsapp reads error.error_code, which pywa 4.5 errors lack (the "
-    "attribute is .code), so a rejected template is retried instead of falling back; remove "
-    "this mark when the adapter is fixed",
-)
 async def test_rejected_template_falls_back_to_sms(database: str, graph: FakeGraphApi) -> None:
     school = make_school()
     issue_bill(school, parent=1, student=2, number="SPP-E", due=DUE)
