@@ -153,3 +153,15 @@ def test_company_code_zero_padded_twin_rejected(database: str) -> None:
     )
     assert twin.exit_code == 1
     assert "already belongs to another organisation" in twin.output
+
+
+def test_template_into_missing_folder_is_usage_error(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    assert _create(runner).exit_code == 0
+    target = tmp_path / "missing" / "template.xlsx"
+    result = runner.invoke(
+        cli, ["sheet", "template", "--org", "toko-maju", "--type", "bills", "-o", str(target)]
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert not target.exists()

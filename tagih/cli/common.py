@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -29,3 +30,18 @@ def fail(error: UserError, *, exit_code: int = 1, as_json: bool = False) -> None
 
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def write_output(path: Path, content: bytes) -> None:
+    """Write a file the user asked for, or exit 2 naming the path and the fix."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.UsageError(
+            f"The folder {folder} does not exist. Create it first or choose another path."
+        )
+    try:
+        path.write_bytes(content)
+    except OSError as error:
+        raise click.UsageError(
+            f"Could not write {path}: {error.strerror}. Choose a path you can write to."
+        ) from error

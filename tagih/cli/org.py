@@ -11,7 +11,6 @@ from models import Organisation
 from models.db import session_scope
 from tagih.cli.common import fail, print_json
 
-
 USAGE_ERRORS = {
     "org.slug_invalid",
     "org.kind_invalid",

@@ -12,7 +12,7 @@ from billing.orgs import get_organisation
 from billing.reconcile import build_workbook, read_statement, reconcile, summary
 from locales import tr
 from models.db import session_scope
-from tagih.cli.common import cli_language, fail, print_json
+from tagih.cli.common import cli_language, fail, print_json, write_output
 from tagih.settings import get_settings
 
 
@@ -42,7 +42,7 @@ def reconcile_command(
         fail(error, as_json=as_json)
         return
     target = output or statement.with_name(statement.stem + "-reconciliation.xlsx")
-    target.write_bytes(build_workbook(result, language))
+    write_output(target, build_workbook(result, language))
     if as_json:
         print_json(
             {

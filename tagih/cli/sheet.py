@@ -13,7 +13,7 @@ from billing.orgs import get_organisation
 from billing.sheets.annotate import annotate_sheet
 from billing.sheets.templates import build_template
 from models.db import session_scope
-from tagih.cli.common import cli_language, fail, print_json
+from tagih.cli.common import cli_language, fail, print_json, write_output
 
 TYPE_CHOICE = click.Choice(["bills", "customers", "students"])
 
@@ -41,7 +41,7 @@ def template(slug: str, sheet_type: str, output: Path) -> None:
     except UserError as error:
         fail(error, exit_code=2)
         return
-    output.write_bytes(content)
+    write_output(output, content)
     click.echo(f"{output}")
 
 
@@ -77,7 +77,7 @@ def _run(
         fail(error, exit_code=2, as_json=as_json)
         return
     if annotated is not None and result.file_error is None:
-        annotated.write_bytes(annotate_sheet(content, result, language))
+        write_output(annotated, annotate_sheet(content, result, language))
     if as_json:
         print_json(result.to_json(language))
     else:
