@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     telegram_init_retry_seconds: float = 2.0
     telegram_init_retry_max_seconds: float = 300.0
 
+    # E-mail link codes in chat, counted over a rolling hour: code requests per chat and
+    # codes per e-mail address, and wrong codes per chat across all its codes.
+    chat_link_code_requests_per_hour: int = 3
+    chat_link_code_failures_per_hour: int = 5
+
     # WhatsApp Cloud API
     whatsapp_phone_id: str | None = None
     whatsapp_token: SecretStr | None = None

@@ -65,7 +65,7 @@ async def _reply(channel: WhatsAppChannel, inbound: Inbound) -> None:
         await channel.send_replies(inbound.chat_id, replies)
     except Exception as error:  # the one error path: log it, tell the person briefly
         tag = update_tag(inbound)
-        fallback = error_replies(error, tag, inbound.language_hint)
+        fallback = error_replies(error, tag, inbound.language)
         try:
             await channel.send_replies(inbound.chat_id, fallback)
         except Exception as second:  # the platform itself is failing

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from bot.channels.base import Address, Delivery, DeliveryError
 from bot.core import Inbound, IncomingDocument, decode_callback, handle_inbound
-from bot.core.inbound import DocumentTooLarge
+from bot.core.inbound import DocumentNotFound, DocumentTooLarge
 from bot.replies import Button, Document, OutboundMessage, Photo, Reply, Text
 
 _UNSAFE_NAME = re.compile(r"[\\/\x00-\x1f]")
@@ -125,8 +125,11 @@ def file_document(path: Path) -> IncomingDocument:
     size = path.stat().st_size if path.is_file() else 0
 
     async def download(max_bytes: int) -> bytes:
-        with path.open("rb") as handle:
-            content = handle.read(max_bytes + 1)
+        try:
+            with path.open("rb") as handle:
+                content = handle.read(max_bytes + 1)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as error:
+            raise DocumentNotFound(str(path)) from error
         if len(content) > max_bytes:
             raise DocumentTooLarge(path.name)
         return content

@@ -19,13 +19,15 @@ from billing.phones import normalise_phone
 from bot.core import registry
 from bot.core.callbacks import Op
 from bot.core.identity import (
+    LinkCodeRequest,
     Membership,
     check_link_code,
     find_memberships,
     get_or_create_identity,
     issue_link_code,
+    link_failures_exhausted,
 )
-from bot.core.inbound import DocumentTooLarge, Inbound
+from bot.core.inbound import DocumentNotFound, DocumentTooLarge, Inbound
 from bot.core.menu import button, choose_organisation_step, menu_step
 from bot.core.states import State
 from bot.core.turn import Step, Turn
@@ -60,7 +62,7 @@ async def handle_inbound(inbound: Inbound) -> list[Reply]:
     try:
         replies = await _handle(inbound, tag)
     except Exception as error:  # the one place that turns any failure into a friendly line
-        replies = error_replies(error, tag, inbound.language_hint)
+        replies = error_replies(error, tag, inbound.language)
     log.info(
         "update %s on %s: %d replies in %.1f ms",
         tag,
@@ -90,6 +92,14 @@ async def _handle(inbound: Inbound, tag: str) -> list[Reply]:
         except DocumentTooLarge:
             log.info("update %s: document went past the size limit while downloading", tag)
             return [_too_large(language)]
+        except DocumentNotFound as error:
+            log.info("update %s: document to download not found", tag)
+            text = tr(
+                language,
+                "File {name} not found. Check the name and send the file again.",
+                name=error.args[0] if error.args else inbound.document.filename,
+            )
+            return [Text(text)]
     with session_scope(write=True) as session:
         opened = _open_turn(session, inbound, tag, record=not recorded)
         if not isinstance(opened, Turn):
@@ -160,6 +170,7 @@ def _open_turn(
         identity.language = normalise_language(inbound.language_choice)
     conversation = _conversation(session, identity)
     language = normalise_language(identity.language or inbound.language_hint)
+    inbound.reply_language = language
     turn = Turn(session, inbound, identity, conversation, language)
 
     unverified = _verify(turn)
@@ -251,6 +262,9 @@ def _email_link_step(turn: Turn) -> Step | None:
             ],
             State.AWAIT_EMAIL,
         )
+    if text.casefold() in MENU_WORDS:
+        # "menu" leaves linking; it is neither an address nor a guess at a code.
+        return None
     if state == State.AWAIT_EMAIL and text and callback is None:
         return _send_link_code(turn, text)
     if state == State.AWAIT_LINK_CODE and text and callback is None:
@@ -272,8 +286,22 @@ def _send_link_code(turn: Turn, text: str) -> Step:
             ],
             State.AWAIT_EMAIL,
         )
-    sent = issue_link_code(turn.session, turn.identity, email)
-    log.info("update %s: link code requested, queued=%s", update_tag(turn.inbound), sent)
+    settings = get_settings()
+    outcome = issue_link_code(
+        turn.session,
+        turn.identity,
+        email,
+        max_requests=settings.chat_link_code_requests_per_hour,
+    )
+    log.info("update %s: link code requested: %s", update_tag(turn.inbound), outcome.value)
+    if outcome is LinkCodeRequest.LIMITED:
+        # Counted per chat whatever the address, so this reply reveals nothing about it.
+        reply = tr(
+            turn.language,
+            "You have asked for too many codes. Wait an hour, then try again. "
+            "A code you already received still works until it expires.",
+        )
+        return Step([Text(reply)], State.AWAIT_LINK_CODE)
     reply = tr(
         turn.language,
         "If this address is registered, we have e-mailed it a 6-digit code. "
@@ -283,8 +311,16 @@ def _send_link_code(turn: Turn, text: str) -> Step:
 
 
 def _check_code(turn: Turn, text: str) -> Step | None:
-    email = check_link_code(turn.session, turn.identity, text)
+    max_failures = get_settings().chat_link_code_failures_per_hour
+    email = check_link_code(turn.session, turn.identity, text, max_failures=max_failures)
     if email is None:
+        if link_failures_exhausted(turn.session, turn.identity, max_failures=max_failures):
+            log.info("update %s: link code guesses used up", update_tag(turn.inbound))
+            reply = tr(
+                turn.language,
+                "Too many wrong codes. Wait an hour, then type menu to start over.",
+            )
+            return Step([Text(reply)], State.AWAIT_LINK_CODE)
         reply = tr(
             turn.language,
             "That code is wrong or has expired. Type the code again, or type menu to start over.",
@@ -347,6 +383,7 @@ def _select(turn: Turn, membership: Membership) -> None:
             turn.organisation.language if turn.organisation else None
         )
         turn.language = normalise_language(preferred or turn.inbound.language_hint)
+        turn.inbound.reply_language = turn.language
 
 
 async def _dispatch(turn: Turn) -> Step:

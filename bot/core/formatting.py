@@ -10,8 +10,15 @@ from sqlmodel import Session, col, select
 
 from billing.invoices_void import status_name
 from billing.va import format_va
-from locales import format_date, format_rupiah, tr
-from models import Invoice, InvoiceLine, VirtualAccount
+from locales import N_, format_date, format_rupiah, tr
+from models import Invoice, InvoiceLine, VAStatus, VirtualAccount
+
+VA_STATUS_NAMES = {
+    VAStatus.OPEN: N_("open"),
+    VAStatus.PAID: N_("paid"),
+    VAStatus.CLOSED: N_("closed"),
+    VAStatus.EXPIRED: N_("expired"),
+}
 
 
 @lru_cache(maxsize=4096)
@@ -44,6 +51,15 @@ def invoice_subjects(session: Session, invoices: list[Invoice]) -> dict[int, str
     }
 
 
+def va_status_name(status: str, language: str) -> str:
+    """Return a VA status in the reader's language; an unknown status is shown as stored."""
+    try:
+        name = VA_STATUS_NAMES[VAStatus(status)]
+    except ValueError:
+        return status
+    return tr(language, name)
+
+
 def virtual_accounts(session: Session, invoices: list[Invoice]) -> dict[int, VirtualAccount]:
     ids = [invoice.id for invoice in invoices if invoice.id is not None]
     if not ids:
@@ -52,9 +68,7 @@ def virtual_accounts(session: Session, invoices: list[Invoice]) -> dict[int, Vir
     return {account.invoice_id: account for account in session.exec(query)}
 
 
-def bill_lines(
-    invoice: Invoice, subject: str, account: VirtualAccount | None, language: str
-) -> str:
+def bill_lines(invoice: Invoice, subject: str, va_number: str | None, language: str) -> str:
     """Describe one open bill in three short lines."""
     first = f"• {invoice.number}" + (f" — {subject}" if subject else "")
     second = tr(
@@ -65,7 +79,7 @@ def bill_lines(
     )
     if invoice.status == "overdue":
         second += f" ({status_name(invoice.status).render(language)})"
-    third = tr(language, "VA {number}", number=format_va(account.number)) if account else ""
+    third = tr(language, "VA {number}", number=format_va(va_number)) if va_number else ""
     return "\n".join(
         part for part in (first, "  " + second, "  " + third if third else "") if part
     )

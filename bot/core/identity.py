@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from billing.notices import queue_notice
 from billing.permissions import Role
@@ -26,6 +28,7 @@ from models.types import utcnow
 LINK_CODE_TTL = dt.timedelta(minutes=15)
 LINK_CODE_MAX_ATTEMPTS = 5
 LINK_CODE_DIGITS = 6
+LINK_CODE_WINDOW = dt.timedelta(hours=1)  # requests and wrong guesses are limited per window
 
 
 @dataclass(frozen=True)
@@ -130,29 +133,58 @@ def _hash_code(identity_id: int, code: str) -> str:
     return hashlib.sha256(f"{identity_id}:{code}".encode()).hexdigest()
 
 
-def issue_link_code(session: Session, identity: ChatIdentity, email: str) -> bool:
-    """Queue an e-mailed one-time code if the address is registered, and return whether it was.
+class LinkCodeRequest(enum.Enum):
+    """Outcome of a request for an e-mailed link code."""
 
-    The caller sends the same reply either way, so the reply reveals no registered address.
+    QUEUED = "queued"  # a code was queued for the registered address
+    UNREGISTERED = "unregistered"  # no one has that address, so nothing was sent
+    EMAIL_LIMITED = "email_limited"  # the address had its quota of codes this hour
+    LIMITED = "limited"  # this chat had its quota of requests this hour
+
+
+def _window_start() -> dt.datetime:
+    return utcnow() - LINK_CODE_WINDOW
+
+
+def _count_requests(session: Session, condition: Any) -> int:
+    query = (
+        select(func.count())
+        .select_from(LinkCode)
+        .where(condition, col(LinkCode.created_at) >= _window_start())
+    )
+    return int(session.exec(query).one())
+
+
+def issue_link_code(
+    session: Session, identity: ChatIdentity, email: str, *, max_requests: int
+) -> LinkCodeRequest:
+    """Queue an e-mailed one-time code if the address is registered and within its quota.
+
+    Each chat may request `max_requests` codes an hour, whatever the address, and each
+    address receives at most `max_requests` codes an hour, whichever chat sends the request. Every
+    request is stored as a LinkCode row so that it counts, also one for an address no one
+    registered (with an empty e-mail and already used). The caller must send the same reply
+    for every outcome except LIMITED, which depends only on the chat's own requests, so no
+    reply reveals whether an address is registered.
     """
+    # NOTE: nothing locks the counted rows, so two requests handled at the same moment on
+    # PostgreSQL may both pass the count and exceed the quota by one.
+    if _count_requests(session, LinkCode.chat_identity_id == identity.id) >= max_requests:
+        return LinkCodeRequest.LIMITED
     memberships = find_memberships(session, phone=None, email=email)
     if not memberships:
-        return False
+        _store_request(session, identity, email="", used=True)
+        return LinkCodeRequest.UNREGISTERED
+    if _count_requests(session, LinkCode.email == email) >= max_requests:
+        _store_request(session, identity, email=email, used=True)
+        return LinkCodeRequest.EMAIL_LIMITED
     for old in session.exec(
         select(LinkCode).where(
             LinkCode.chat_identity_id == identity.id, col(LinkCode.used_at).is_(None)
         )
     ):
         old.used_at = utcnow()
-    code = "".join(secrets.choice("0123456789") for _ in range(LINK_CODE_DIGITS))
-    session.add(
-        LinkCode(
-            chat_identity_id=identity.id or 0,
-            email=email,
-            code_hash=_hash_code(identity.id or 0, code),
-            expires_at=utcnow() + LINK_CODE_TTL,
-        )
-    )
+    code = _store_request(session, identity, email=email, used=False)
     first = memberships[0]
     organisation = session.get(Organisation, first.organisation_id)
     assert organisation is not None
@@ -169,17 +201,53 @@ def issue_link_code(session: Session, identity: ChatIdentity, email: str) -> boo
         channels=["email"],
         payload={"code": code, "minutes": int(LINK_CODE_TTL.total_seconds() // 60)},
     )
-    return True
+    return LinkCodeRequest.QUEUED
 
 
-def check_link_code(session: Session, identity: ChatIdentity, code: str) -> str | None:
-    """Return the linked e-mail when the code is right; count a failed attempt otherwise."""
+def _store_request(session: Session, identity: ChatIdentity, *, email: str, used: bool) -> str:
+    """Add a LinkCode row for one request and return its code in clear."""
+    code = "".join(secrets.choice("0123456789") for _ in range(LINK_CODE_DIGITS))
+    now = utcnow()
+    session.add(
+        LinkCode(
+            chat_identity_id=identity.id or 0,
+            email=email,
+            code_hash=_hash_code(identity.id or 0, code),
+            expires_at=now + LINK_CODE_TTL,
+            used_at=now if used else None,
+            created_at=now,
+        )
+    )
+    return code
+
+
+def link_failures_exhausted(
+    session: Session, identity: ChatIdentity, *, max_failures: int
+) -> bool:
+    """Return whether the chat made `max_failures` wrong guesses this hour, across its codes."""
+    query = select(func.coalesce(func.sum(LinkCode.attempts), 0)).where(
+        LinkCode.chat_identity_id == identity.id,
+        col(LinkCode.created_at) >= _window_start(),
+    )
+    return int(session.exec(query).one()) >= max_failures
+
+
+def check_link_code(
+    session: Session, identity: ChatIdentity, code: str, *, max_failures: int
+) -> str | None:
+    """Return the linked e-mail when the code is right; count a failed attempt otherwise.
+
+    Every code fails once the chat used up `max_failures` wrong guesses this hour, so a new
+    code does not bring new guesses.
+    """
     link = session.exec(
         select(LinkCode)
         .where(LinkCode.chat_identity_id == identity.id, col(LinkCode.used_at).is_(None))
         .order_by(col(LinkCode.id).desc())
     ).first()
     if link is None or link.expires_at < utcnow() or link.attempts >= LINK_CODE_MAX_ATTEMPTS:
+        return None
+    if link_failures_exhausted(session, identity, max_failures=max_failures):
         return None
     expected = _hash_code(identity.id or 0, code.strip())
     if not hmac.compare_digest(link.code_hash, expected):

@@ -12,6 +12,10 @@ class DocumentTooLarge(Exception):
     """A download went past the byte limit, whatever size the platform declared."""
 
 
+class DocumentNotFound(Exception):
+    """The document to download does not exist or is not a file; args[0] is its name."""
+
+
 @dataclass
 class IncomingDocument:
     """A file a person sent, described by the platform's metadata until it is downloaded."""
@@ -54,4 +58,11 @@ class Inbound:
     document: IncomingDocument | None = None
     language_hint: str | None = None  # the app's language, for people not yet known
     language_choice: str | None = None  # chosen outside the chat (console --lang), kept
+    # The sender's language once the core has found them, for replies to a later failure.
+    reply_language: str | None = None
     extras: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str | None:
+        """Return the language for replies: the sender's once known, else the chosen one."""
+        return self.reply_language or self.language_choice or self.language_hint

@@ -47,6 +47,7 @@ class PreviewView:
     new_customers: int
     invalid_rows: int
     problems: list[Problem] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)  # numbers already issued, skipped
     file_error: str | None = None
     annotated: bytes | None = None
 
@@ -103,6 +104,7 @@ def preview_upload(
         new_customers=_new_customers(session, organisation, result),
         invalid_rows=len(result.invalid_rows),
         problems=[_problem(item, language) for item in result.errors],
+        existing=list(result.existing),
         annotated=_annotated(content, result, language) if result.errors else None,
     )
 

@@ -15,7 +15,7 @@ from billing.phones import normalise_phone
 from billing.va import format_va
 from bot.core import registry, services
 from bot.core.callbacks import Op
-from bot.core.formatting import invoice_subjects
+from bot.core.formatting import invoice_subjects, va_status_name
 from bot.core.menu import button, menu_step
 from bot.core.services import PreviewView, Problem
 from bot.core.states import State
@@ -37,6 +37,7 @@ from models import (
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_PROBLEMS_SHOWN = 200  # the adapters split long text; the annotated sheet has them all
+MAX_EXISTING_SHOWN = 50  # invoice numbers listed as already issued before "and N more"
 MAX_LISTED = 30
 INVOICE_ONLY = frozenset({OrgKind.INVOICE})
 
@@ -149,6 +150,14 @@ def _preview_text(turn: Turn, preview: PreviewView) -> str:
             new=preview.new_customers,
         )
     ]
+    if preview.existing:
+        lines.append(_existing_line(turn, preview.existing))
+        if not preview.invoice_count and not preview.problems:
+            text = tr(
+                turn.language,
+                "Every invoice in this sheet was issued before, so there is nothing to send.",
+            )
+            lines.append(text)
     if preview.problems:
         text = tr(
             turn.language,
@@ -164,6 +173,14 @@ def _preview_text(turn: Turn, preview: PreviewView) -> str:
         more = tr(turn.language, "…and {count} more, marked in the attached sheet.", count=hidden)
         lines.append(more)
     return "\n".join(lines)
+
+
+def _existing_line(turn: Turn, numbers: list[str]) -> str:
+    listed = ", ".join(numbers[:MAX_EXISTING_SHOWN])
+    hidden = len(numbers) - MAX_EXISTING_SHOWN
+    if hidden > 0:
+        listed = tr(turn.language, "{numbers} and {count} more", numbers=listed, count=hidden)
+    return tr(turn.language, "Already issued, not issued again: {numbers}.", numbers=listed)
 
 
 def _problem_line(turn: Turn, problem: Problem) -> str:
@@ -289,7 +306,7 @@ def describe_for_staff(turn: Turn, invoice: Invoice) -> str:
                 turn.language,
                 "VA: {number} ({status})",
                 number=format_va(account.number),
-                status=account.status,
+                status=va_status_name(account.status, turn.language),
             )
         )
     lines.append(_delivery_line(turn, invoice))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
 from sqlmodel import col, select
 
 from billing.errors import NotFound
 from billing.invoices_void import find_invoice
 from billing.permissions import Action
+from billing.school.bills import ChildBills, open_bills_for_parent
 from bot.core import registry, services
 from bot.core.callbacks import Op
 from bot.core.formatting import bill_lines, invoice_subjects, rupiah, virtual_accounts
@@ -17,14 +17,14 @@ from bot.core.menu import button, menu_step
 from bot.core.states import State
 from bot.core.turn import Step, Turn
 from bot.replies import Document, Text
-from locales import N_, format_datetime, format_rupiah, tr
+from locales import N_, format_datetime, format_rupiah, tr, trn
 from models import (
     Customer,
     Invoice,
     InvoiceStatus,
+    OrgKind,
     Payment,
-    Student,
-    StudentGuardian,
+    VirtualAccount,
 )
 
 OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)
@@ -41,16 +41,6 @@ def _customer_id(turn: Turn) -> int:
     return turn.membership.customer_id
 
 
-def _children(turn: Turn) -> list[Student]:
-    query = (
-        select(Student)
-        .join(StudentGuardian, col(StudentGuardian.student_id) == Student.id)
-        .where(StudentGuardian.customer_id == _customer_id(turn))
-        .order_by(col(Student.name))
-    )
-    return list(turn.session.exec(query).all())
-
-
 def _open_invoices(turn: Turn) -> list[Invoice]:
     query = (
         select(Invoice)
@@ -65,50 +55,94 @@ def _open_invoices(turn: Turn) -> list[Invoice]:
 
 async def my_bills(turn: Turn) -> Step:
     turn.require(Action.MY_BILLS)
+    assert turn.membership is not None
+    if turn.membership.organisation_kind == OrgKind.SCHOOL:
+        return _parent_bills_step(turn)
     invoices = _open_invoices(turn)
-    children = _children(turn)
-    listed = children
-    callback = turn.inbound.callback
-    if callback is not None and callback.op is Op.CHILD and callback.value:
-        invoices = [invoice for invoice in invoices if invoice.student_id == callback.value]
-        listed = [child for child in children if child.id == callback.value]
+    subjects = invoice_subjects(turn.session, invoices)
+    accounts = virtual_accounts(turn.session, invoices)
+    bills = [
+        bill_lines(
+            invoice,
+            subjects.get(invoice.id or 0, ""),
+            _va_number(accounts.get(invoice.id or 0)),
+            turn.language,
+        )
+        for invoice in invoices
+    ]
 
-    text = _bills_text(turn, invoices, listed)
+    text = _no_bills(turn)
+    if invoices:
+        text = _total_line(turn, invoices) + "\n\n" + "\n".join(bills)
+    buttons = (
+        button(tr(turn.language, "How to pay"), Op.MENU, key="howto"),
+        button(tr(turn.language, "Menu"), Op.HOME),
+    )
+    return Step([Text(text, buttons)])
+
+
+def _parent_bills_step(turn: Turn) -> Step:
+    """List a parent's open bills per child, including bills another guardian pays."""
+    found = open_bills_for_parent(turn.session, _customer_id(turn))
+    children = [group.student for group in found.children if group.student is not None]
+    groups = found.children
+    callback = turn.inbound.callback
+    chosen = callback is not None and callback.op is Op.CHILD and bool(callback.value)
+    if chosen:
+        assert callback is not None and callback.value is not None
+        group = found.for_student(callback.value)
+        groups = [group] if group is not None else []
+
+    text = _parent_bills_text(turn, groups, per_child=len(found.children) > 1 and not chosen)
     buttons = [button(tr(turn.language, "How to pay"), Op.MENU, key="howto")]
     if len(children) > 1:
+        if chosen:
+            buttons.append(button(tr(turn.language, "All children"), Op.MENU, key="bills"))
         buttons += [button(child.name, Op.CHILD, value=child.id) for child in children]
     buttons.append(button(tr(turn.language, "Menu"), Op.HOME))
     return Step([Text(text, tuple(buttons))])
 
 
-def _bills_text(turn: Turn, invoices: list[Invoice], children: list[Student]) -> str:
+def _parent_bills_text(turn: Turn, groups: list[ChildBills], *, per_child: bool) -> str:
+    invoices = [bill.invoice for group in groups for bill in group.bills]
     if not invoices:
-        return tr(turn.language, "You have no open bills. Thank you!")
-    subjects = invoice_subjects(turn.session, invoices)
-    accounts = virtual_accounts(turn.session, invoices)
-    total = sum(invoice.total for invoice in invoices)
-    lines = [
-        tr(
-            turn.language,
-            "Total owed: {total} ({count} bills)",
-            total=rupiah(total),
-            count=len(invoices),
-        )
-    ]
-    groups: dict[int | None, list[Invoice]] = defaultdict(list)
-    for invoice in invoices:
-        groups[invoice.student_id if len(children) > 1 else None].append(invoice)
-    names = {child.id: child.name for child in children}
-    for student_id, group in groups.items():
+        return _no_bills(turn)
+    lines = [_total_line(turn, invoices)]
+    for group in groups:
         lines.append("")
-        if student_id is not None:
-            subtotal = rupiah(sum(invoice.total for invoice in group))
-            lines.append(f"{names.get(student_id, '-')}: {subtotal}")
-        for invoice in group:
-            subject = subjects.get(invoice.id or 0, "")
-            account = accounts.get(invoice.id or 0)
-            lines.append(bill_lines(invoice, subject, account, turn.language))
-    return "\n".join(lines)
+        if per_child:
+            lines.append(_child_heading(turn, group))
+        for bill in group.bills:
+            subject = bill.invoice.description or ", ".join(
+                line.description for line in bill.lines
+            )
+            lines.append(bill_lines(bill.invoice, subject, bill.va_number, turn.language))
+    return "\n".join(lines).rstrip()
+
+
+def _child_heading(turn: Turn, group: ChildBills) -> str:
+    name = group.student.name if group.student is not None else tr(turn.language, "Other bills")
+    if not group.bills:
+        return tr(turn.language, "{name}: no open bills", name=name)
+    return f"{name}: {rupiah(group.total)}"
+
+
+def _total_line(turn: Turn, invoices: list[Invoice]) -> str:
+    return trn(
+        turn.language,
+        "Total owed: {total} ({count} bill)",
+        "Total owed: {total} ({count} bills)",
+        len(invoices),
+        total=rupiah(sum(invoice.total for invoice in invoices)),
+    )
+
+
+def _no_bills(turn: Turn) -> str:
+    return tr(turn.language, "You have no open bills. Thank you!")
+
+
+def _va_number(account: VirtualAccount | None) -> str | None:
+    return account.number if account is not None else None
 
 
 async def how_to_pay(turn: Turn) -> Step:

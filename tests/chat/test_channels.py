@@ -197,7 +197,7 @@ def test_telegram_flood_control_waited_out(world: World, telegram) -> None:  # t
 
     methods = [call.method for call in user.api.calls]
     assert "sendMessage:flooded" in methods
-    assert "Total owed: Rp250.000 (1 bills)" in user.last_text()
+    assert "Total owed: Rp250.000 (1 bill)" in user.last_text()
 
 
 def test_telegram_error_handler(world: World, telegram, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
@@ -259,11 +259,14 @@ def test_telegram_link_code_attempts_limited(world: World, telegram) -> None:  #
         )
     wrong = "000000" if code != "000000" else "111111"
 
-    for _attempt in range(5):
+    for _attempt in range(4):
         user.say(wrong)
+    assert "Kode salah atau sudah kedaluwarsa" in user.last_text()
+    user.say(wrong)
+    assert "Terlalu banyak kode salah" in user.last_text()
     user.say(code)
 
-    assert "Kode salah atau sudah kedaluwarsa" in user.last_text()
+    assert "Terlalu banyak kode salah" in user.last_text()
 
 
 def test_telegram_limits_respected(world: World, telegram) -> None:  # type: ignore[no-untyped-def]
@@ -344,7 +347,7 @@ def test_whatsapp_rate_limit_waited_out(world: World, whatsapp) -> None:  # type
     user.say("how much do I owe")
 
     assert [call.method for call in user.api.calls].count("messages:limited") == 1
-    assert "Total owed: Rp250.000 (1 bills)" in user.last_text()
+    assert "Total owed: Rp250.000 (1 bill)" in user.last_text()
 
 
 def _check_whatsapp_limits(messages: list[dict[str, Any]]) -> None:

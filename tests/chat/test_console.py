@@ -11,11 +11,12 @@ from sqlmodel import select
 
 from bot.channels.base import Address
 from bot.channels.console import ConsoleChannel, ConsoleSession, safe_filename
-from bot.replies import Button, Document, OutboundMessage
+from bot.core import error_replies, handle_inbound
+from bot.replies import Button, Document, OutboundMessage, Text
 from models import Invoice
 from models.db import session_scope
 from tagih.cli.main import cli
-from tests.chat.conftest import ADMIN, BUDI, STRANGER, World
+from tests.chat.conftest import ADMIN, ALICE, BUDI, STRANGER, World
 
 
 def test_deliver_prints_notice(tmp_path: Path) -> None:
@@ -111,3 +112,36 @@ def test_console_number_beyond_buttons_is_text(world: World, tmp_path: Path) -> 
     asyncio.run(session.send("42"))
 
     assert "Maaf, saya tidak mengerti." in stream.getvalue()
+
+
+def test_upload_missing_file_in_english(world: World, tmp_path: Path) -> None:
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    lines = f"/upload {tmp_path / 'missing.xlsx'}\n/upload {folder}\n"
+
+    result = CliRunner().invoke(
+        cli,
+        ["chat", "--as", ADMIN, "--lang", "en", "--save-dir", str(tmp_path)],
+        input=lines,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"File {tmp_path / 'missing.xlsx'} not found." in result.output
+    assert f"File {folder} not found." in result.output
+    assert "Traceback" not in result.output
+    assert "Something went wrong" not in result.output
+
+
+def test_error_language_is_person_language(world: World, tmp_path: Path) -> None:
+    # Alice is registered in English and the console sends no language hint, so a failure
+    # later in her turn must be answered in English, not in the default Indonesian.
+    session = ConsoleSession(ALICE, ConsoleChannel(io.StringIO(), download_dir=tmp_path))
+    inbound = session.inbound("halo")
+    assert inbound.language is None
+
+    asyncio.run(handle_inbound(inbound))
+
+    assert inbound.language == "en"
+    assert error_replies(RuntimeError("boom"), "tag", inbound.language) == [
+        Text("Something went wrong on our side. Please try again in a few minutes.")
+    ]

@@ -19,9 +19,14 @@ from bot.channels.telegram import split_text
 from bot.channels.whatsapp import keyboards, shorten
 from bot.core import Step, Turn, registry
 from bot.core.callbacks import CallbackData, Op, decode_callback
-from bot.core.identity import check_link_code, get_or_create_identity, issue_link_code
+from bot.core.identity import (
+    LinkCodeRequest,
+    check_link_code,
+    get_or_create_identity,
+    issue_link_code,
+)
 from bot.replies import Button, Text
-from models import LinkCode, OrgKind
+from models import LinkCode, Notice, NoticeKind, OrgKind
 from models.db import session_scope
 from tests.chat.conftest import PARENT, RINA_EMAIL, World
 
@@ -84,23 +89,26 @@ def test_whatsapp_keyboards_fit_limits() -> None:
 def test_link_code_hashed_and_expires(world: World) -> None:
     with session_scope(write=True) as session:
         identity = get_or_create_identity(session, channel="telegram", external_id="42")
-        assert issue_link_code(session, identity, RINA_EMAIL) is True
+        outcome = issue_link_code(session, identity, RINA_EMAIL, max_requests=3)
+        assert outcome is LinkCodeRequest.QUEUED
         link = session.exec(select(LinkCode)).one()
         link.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     with session_scope(write=True) as session:
         identity = get_or_create_identity(session, channel="telegram", external_id="42")
-        from models import Notice
-
         code = str(session.exec(select(Notice)).all()[-1].payload["code"])
         assert len(session.exec(select(LinkCode)).one().code_hash) == 64
-        assert check_link_code(session, identity, code) is None
+        assert check_link_code(session, identity, code, max_failures=5) is None
 
 
 def test_link_code_unknown_email_queues_nothing(world: World) -> None:
     with session_scope(write=True) as session:
         identity = get_or_create_identity(session, channel="telegram", external_id="43")
-        assert issue_link_code(session, identity, "nobody@example.com") is False
-        assert session.exec(select(LinkCode)).all() == []
+        outcome = issue_link_code(session, identity, "nobody@example.com", max_requests=3)
+        assert outcome is LinkCodeRequest.UNREGISTERED
+        assert session.exec(select(Notice).where(Notice.kind == NoticeKind.LINK_CODE)).all() == []
+        request = session.exec(select(LinkCode)).one()
+        assert request.email == ""
+        assert request.used_at is not None
 
 
 def test_void_invoice_rules(world: World) -> None:

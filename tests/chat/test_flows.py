@@ -14,7 +14,7 @@ from tests.chat.conftest import ADMIN, ALICE, BUDI, FINANCE, MULTI, PARENT, Worl
     ("phone", "question", "expected"),
     [
         (BUDI, "berapa tagihan saya?", "Total tagihan: Rp900.000 (3 tagihan)"),
-        (ALICE, "how much do I owe", "Total owed: Rp250.000 (1 bills)"),
+        (ALICE, "how much do I owe", "Total owed: Rp250.000 (1 bill)"),
     ],
 )
 def test_my_bills_by_question(
@@ -184,7 +184,7 @@ def test_staff_looks_up_invoice(world: World, chat) -> None:  # type: ignore[no-
     answer = user.last_text()
     assert "INV-PAID-1 — Budi Santoso" in answer
     assert "Status: lunas" in answer
-    assert "VA: 8808 0000 0000 0004 (paid)" in answer
+    assert "VA: 8808 0000 0000 0004 (lunas)" in answer
     assert (
         "Pembayaran: Rp99.000 pada 1 Desember 2030 10:00 WIB, referensi bank REF123456" in answer
     )
@@ -308,3 +308,78 @@ def test_report_for_typed_range(world: World, chat) -> None:  # type: ignore[no-
     user.say("01/11/2026 - 30/11/2026")
 
     assert list(user.documents()) == ["invoices-2026-11-01-2026-11-30.xlsx"]
+
+
+def test_va_status_translated(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    user.say("menu")
+    user.choose("Cek invoice")
+
+    user.say("INV-001")
+
+    assert "VA: 8808 0000 0000 0001 (aktif)" in user.last_text()
+
+
+@pytest.mark.parametrize(
+    ("phone", "words", "expected"),
+    [
+        (ALICE, "how much do I owe", "Total owed: Rp250.000 (1 bill)"),
+        (BUDI, "berapa tagihan saya?", "Total tagihan: Rp900.000 (3 tagihan)"),
+    ],
+)
+def test_total_owed_plural(world: World, chat, phone: str, words: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    user = chat(phone)
+
+    user.say(words)
+
+    assert expected in user.last_text()
+
+
+def _child_paid_by_other_parent() -> None:
+    """Add Rudi, a child of Dewi (PARENT) and Maya (MULTI), whose fee is billed to Maya."""
+    from billing.invoices import issue_invoices
+    from billing.orgs import get_organisation
+    from models import Student, StudentGuardian
+    from tests.chat.conftest import _draft
+
+    with session_scope(write=True) as session:
+        school = get_organisation(session, "sd-harapan")
+        dewi = session.exec(select(Customer).where(Customer.phone == PARENT)).one()
+        maya = session.exec(
+            select(Customer).where(Customer.phone == MULTI, Customer.organisation_id == school.id)
+        ).one()
+        rudi = Student(organisation_id=school.id, nis="1003", name="Rudi", class_name="1C")
+        session.add(rudi)
+        session.flush()
+        session.add(StudentGuardian(student_id=rudi.id, customer_id=dewi.id))
+        session.add(StudentGuardian(student_id=rudi.id, customer_id=maya.id))
+        draft = _draft(
+            "SPP-R-11",
+            "Maya Multi",
+            MULTI,
+            200_000,
+            description="SPP November",
+            customer_id=maya.id,
+            student_id=rudi.id,
+        )
+        issue_invoices(session, school, [draft])
+
+
+def test_parent_sees_other_payer_bills(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    _child_paid_by_other_parent()
+    user = chat(PARENT)
+
+    user.say("tagihan anak saya")
+    answer = user.last_text()
+    user.choose("Rudi")
+    only_rudi = user.last_text()
+
+    assert "Total tagihan: Rp1.450.000 (4 tagihan)" in answer
+    assert "Andi: Rp500.000" in answer
+    assert "Rudi: Rp200.000" in answer
+    assert "Sari: Rp750.000" in answer
+    assert "SPP-R-11" in answer
+    assert answer.index("Andi:") < answer.index("Rudi:") < answer.index("Sari:")
+    assert "Total tagihan: Rp200.000 (1 tagihan)" in only_rudi
+    assert "SPP-A-11" not in only_rudi
+    assert "Semua anak" in user.options()

@@ -162,3 +162,17 @@ def test_document_larger_than_declared(world: World, chat, monkeypatch) -> None:
     assert user.last_text().startswith("File ini terlalu besar.")
     with session_scope() as session:
         assert session.exec(select(ImportBatch)).all() == []
+
+
+def test_upload_again_names_issued(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    content = (samples_dir / "01_baseline_valid.xlsx").read_bytes()
+    user.send_document("first.xlsx", content)
+    user.choose("Kirim semua")
+
+    user.send_document("again.xlsx", content)
+
+    preview = "\n".join(user.texts()[-2:])
+    assert "Sudah diterbitkan, tidak diterbitkan lagi: INV-2031-001" in preview
+    assert "Semua invoice di sheet ini sudah pernah diterbitkan" in preview
+    assert "Kirim semua" not in user.options()
