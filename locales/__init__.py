@@ -43,7 +43,11 @@ def normalise_language(language: str | None) -> str:
 
 
 def load_catalog(language: str):  # type: ignore[no-untyped-def]
-    """Return one merged babel Catalog with every domain of a language."""
+    """Return one merged babel Catalog with every domain of a language.
+
+    Raise ValueError when the domains disagree on Plural-Forms, because the merged catalog
+    can follow only one rule. Indonesian uses two forms written the same.
+    """
     merged = None
     for po_path in sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po")):
         with po_path.open("rb") as handle:
@@ -51,6 +55,11 @@ def load_catalog(language: str):  # type: ignore[no-untyped-def]
         if merged is None:
             merged = catalog
             continue
+        if catalog.plural_forms != merged.plural_forms:
+            raise ValueError(
+                f"{po_path} declares Plural-Forms {catalog.plural_forms!r}, but the other "
+                f"{language} catalogs declare {merged.plural_forms!r}; use one rule"
+            )
         for message in catalog:
             if message.id:
                 merged[message.id] = message

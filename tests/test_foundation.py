@@ -104,3 +104,17 @@ def test_development_starts_without_secrets() -> None:
 def test_offline_guard_blocks_other_hosts() -> None:
     with socket.socket() as sock, pytest.raises(RuntimeError, match="only to 127.0.0.1"):
         sock.connect(("192.0.2.1", 80))
+
+
+def test_indonesian_plural_counts_stay_indonesian() -> None:
+    from locales import trn
+
+    for count in (1, 3):
+        text = trn(
+            "id",
+            "Total owed: {total} ({count} bill)",
+            "Total owed: {total} ({count} bills)",
+            count,
+            total="Rp1",
+        )
+        assert text == f"Total tagihan: Rp1 ({count} tagihan)"
