@@ -26,6 +26,7 @@ from sqlmodel import select
 
 from billing.digest import queue_daily_digests
 from billing.reminders import queue_due_reminders
+from billing.school.fees import queue_fee_previews, run_due_recurring_fees
 from jobs.housekeeping import expire_virtual_accounts, mark_overdue
 from jobs.sender import send_due_notices
 from models import JobRun, Organisation
@@ -66,6 +67,18 @@ async def run_digest(now: dt.datetime) -> dict[str, Any]:
     return await asyncio.to_thread(_for_each_organisation, queue_daily_digests, now, "queued")
 
 
+def _preview_and_bill_fees(now: dt.datetime) -> dict[str, Any]:
+    # Previews first, so that with a lead time of zero days a month is billed in the same run.
+    result = _for_each_organisation(queue_fee_previews, now, "previews")
+    result.update(_for_each_organisation(run_due_recurring_fees, now, "issued"))
+    return result
+
+
+async def run_recurring_fees(now: dt.datetime) -> dict[str, Any]:
+    """Queue the monthly fee previews to finance staff and bill the months that are due."""
+    return await asyncio.to_thread(_preview_and_bill_fees, now)
+
+
 def _in_write_session(step: Callable[..., int], now: dt.datetime, label: str) -> dict[str, Any]:
     with session_scope(write=True) as session:
         return {label: step(session, now=now)}
@@ -101,6 +114,7 @@ JOBS: dict[str, JobSpec] = {
     "send-notices": JobSpec(run_send_notices, "interval", {"seconds": 5}, 0, False),
     "reminders": JobSpec(run_reminders, "cron", {"minute": "*/15"}, 15),
     "digest": JobSpec(run_digest, "cron", {"minute": "*/15"}, 15),
+    "recurring-fees": JobSpec(run_recurring_fees, "cron", {"minute": "*/15"}, 15),
     "overdue": JobSpec(run_overdue, "cron", {"minute": 5}, 60),
     "va-expiry": JobSpec(run_va_expiry, "cron", {"minute": "*/10"}, 10),
     "payment-status": JobSpec(run_payment_status, "interval", {"minutes": 5}, 5),

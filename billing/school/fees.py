@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import calendar as stdlib_calendar
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from billing.errors import NotFound, UserError
 from billing.invoices import (
@@ -19,14 +22,33 @@ from billing.invoices import (
     invoice_number_key,
     issue_invoices,
 )
+from billing.notices import finance_staff, queue_notice
 from billing.permissions import Action
+from billing.reminders import is_quiet_hour, reminder_policy
 from billing.school.actors import OPERATOR, Actor, class_key, clean_classes, require_school
-from billing.school.calendar import this_month
+from billing.school.calendar import shift_month
 from billing.school.students import check_classes_exist, payer_for
-from models import Customer, Organisation, OrgKind, RecurringFee, Student
+from models import (
+    Customer,
+    Notice,
+    NoticeKind,
+    Organisation,
+    OrgKind,
+    RecurringFee,
+    Student,
+)
+
+log = logging.getLogger(__name__)
 
 PERIOD_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 MAX_COMPONENT = 200
+
+# Days between the preview to finance and the month's run (organisation preference
+# "recurring_fee_preview_days"). The maximum keeps a month's run inside that month.
+DEFAULT_PREVIEW_LEAD_DAYS = 3
+MAX_PREVIEW_LEAD_DAYS = 28
+# Maximum number of students without a parent that the preview names. The rest are counted.
+MAX_PREVIEW_NAMES = 20
 
 
 @dataclass
@@ -246,19 +268,195 @@ def run_recurring_fees(
     return FeeRunResult(preview=preview, issued=issued)
 
 
+# --- Scheduled runs and their preview -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """When a school's monthly runs and their previews happen, in the school's time zone.
+
+    A month's run starts at `hour` on its 1st, and its preview goes to finance staff
+    `lead` earlier. A preview queued late pushes the run back, so that finance always
+    has the whole lead time. Neither happens during quiet hours, because a run sends
+    bills to parents at once.
+    """
+
+    zone: ZoneInfo
+    hour: int
+    lead: dt.timedelta
+    quiet_start: int
+    quiet_end: int
+
+    def month_start(self, year: int, month: int) -> dt.datetime:
+        """Return the aware UTC moment of the run hour on the 1st of a month."""
+        local = dt.datetime(year, month, 1, self.hour, tzinfo=self.zone)
+        return local.astimezone(dt.UTC)
+
+    def local_month(self, moment: dt.datetime) -> tuple[int, int]:
+        local = moment.astimezone(self.zone)
+        return local.year, local.month
+
+    def is_quiet(self, moment: dt.datetime) -> bool:
+        hour = moment.astimezone(self.zone).hour
+        return is_quiet_hour(hour, self.quiet_start, self.quiet_end)
+
+
+def fee_schedule(organisation: Organisation) -> FeeSchedule:
+    """Read the preview lead time from the organisation's preferences.
+
+    Runs and previews use the reminder hour (preference "reminder_hour", default 09:00),
+    so bills reach parents at the hour reminders do.
+    """
+    days = int(
+        organisation.preferences.get("recurring_fee_preview_days", DEFAULT_PREVIEW_LEAD_DAYS)
+    )
+    days = min(max(days, 0), MAX_PREVIEW_LEAD_DAYS)
+    policy = reminder_policy(organisation)
+    return FeeSchedule(
+        zone=ZoneInfo(organisation.timezone),
+        hour=policy.hour,
+        lead=dt.timedelta(days=days),
+        quiet_start=policy.quiet_start,
+        quiet_end=policy.quiet_end,
+    )
+
+
+def _period(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def _has_unbilled_fee(fees: list[RecurringFee], period: str) -> bool:
+    return any((fee.last_billed_period or "") < period for fee in fees)
+
+
+def _preview_key_prefix(organisation: Organisation, period: str) -> str:
+    """Return the dedupe key prefix of a school's preview notices for one month."""
+    return f"fee_preview:{organisation.id}:{period}:"
+
+
+def preview_queued_at(
+    session: Session, organisation: Organisation, period: str
+) -> dt.datetime | None:
+    """Return when a month's preview was queued for the school, or None if it was not."""
+    prefix = _preview_key_prefix(organisation, period)
+    return session.exec(
+        select(Notice.created_at)
+        .where(
+            Notice.organisation_id == organisation.id,
+            Notice.kind == NoticeKind.FEE_PREVIEW,
+            col(Notice.dedupe_key).startswith(prefix, autoescape=True),
+        )
+        .order_by(col(Notice.created_at))
+        .limit(1)
+    ).first()
+
+
+def _lock_school(session: Session, organisation: Organisation) -> None:
+    """Serialise scheduled fee work per school (a row lock on PostgreSQL).
+
+    On SQLite the write session already holds the database's write lock.
+    """
+    session.exec(
+        select(Organisation.id).where(Organisation.id == organisation.id).with_for_update()
+    ).one()
+
+
+def fee_preview_payload(preview: FeeRunPreview, run_date: dt.date) -> dict[str, Any]:
+    """Return the figures a preview notice shows, stored with the notice when queued."""
+    without_payer = preview.without_payer
+    return {
+        "period": preview.period,
+        "run_date": run_date.isoformat(),
+        "count": len(preview.new),
+        "total": preview.total,
+        "already_billed": len(preview.already_billed),
+        "without_payer": len(without_payer),
+        "without_payer_students": [
+            {"name": item.student.name, "class": item.student.class_name}
+            for item in without_payer[:MAX_PREVIEW_NAMES]
+        ],
+    }
+
+
+def queue_fee_previews(session: Session, organisation: Organisation, *, now: dt.datetime) -> int:
+    """Queue the preview of the next runs to finance staff and the super admin.
+
+    A month is previewed once per school, from its lead time before the 1st. The current
+    month is previewed late (a fee added mid-month) only while its run, a lead time
+    later, still falls within that month. Returns the number of notices queued.
+    """
+    if organisation.kind != OrgKind.SCHOOL:
+        return 0
+    fees = active_fees(session, organisation)
+    if not fees:
+        return 0
+    schedule = fee_schedule(organisation)
+    if schedule.is_quiet(now):
+        return 0
+    current = schedule.local_month(now)
+    months = [current, shift_month(*current, 1)]
+    queued = 0
+    for year, month in months:
+        period = _period(year, month)
+        month_start = schedule.month_start(year, month)
+        if now < month_start - schedule.lead or not _has_unbilled_fee(fees, period):
+            continue
+        run_at = max(month_start, now + schedule.lead)
+        if schedule.local_month(run_at) != (year, month):
+            continue
+        staff_members = finance_staff(session, organisation)
+        if not staff_members:
+            log.info("School %s has no finance staff to preview %s to", organisation.id, period)
+            continue
+        _lock_school(session, organisation)
+        # NOTE: a fee added after its month's preview was queued is billed in that month
+        # without a second preview, because each month is previewed once per school.
+        if preview_queued_at(session, organisation, period) is not None:
+            continue
+        preview = preview_recurring_run(session, organisation, period)
+        payload = fee_preview_payload(preview, run_at.astimezone(schedule.zone).date())
+        prefix = _preview_key_prefix(organisation, period)
+        for staff in staff_members:
+            queue_notice(
+                session,
+                organisation,
+                kind=NoticeKind.FEE_PREVIEW,
+                staff=staff,
+                payload=payload,
+                dedupe_key=f"{prefix}{staff.id}",
+                now=now,
+            )
+            queued += 1
+    session.flush()
+    return queued
+
+
 def run_due_recurring_fees(
     session: Session, organisation: Organisation, *, now: dt.datetime
 ) -> int:
     """Issue the current month's fees of a school, for the scheduler; return the count issued.
 
-    The month is taken in the school's time zone. Fees already billed for it are skipped
-    without a query per student, and a repeated run issues nothing twice.
+    The month is taken in the school's time zone. Nothing is billed before the run hour
+    on the 1st, before the month's preview has been queued for its lead time, or during
+    quiet hours. A repeated run issues nothing twice.
     """
     if organisation.kind != OrgKind.SCHOOL:
         return 0
-    year, month = this_month(organisation, now)
-    period = f"{year:04d}-{month:02d}"
+    schedule = fee_schedule(organisation)
+    year, month = schedule.local_month(now)
+    period = _period(year, month)
     fees = active_fees(session, organisation)
-    if not fees or all((fee.last_billed_period or "") >= period for fee in fees):
+    if not _has_unbilled_fee(fees, period):
         return 0
+    due_at = schedule.month_start(year, month)
+    previewed_at = preview_queued_at(session, organisation, period)
+    if previewed_at is not None:
+        due_at = max(due_at, previewed_at + schedule.lead)
+    elif finance_staff(session, organisation):
+        return 0
+    # NOTE: a school without finance staff or super admin gets no preview, so its run
+    # starts on the 1st without one.
+    if now < due_at or schedule.is_quiet(now):
+        return 0
+    _lock_school(session, organisation)
     return len(run_recurring_fees(session, organisation, period).issued)

@@ -12,6 +12,7 @@ from billing.school.bills import open_bills_for_parent
 from billing.school.fees import (
     add_recurring_fee,
     preview_recurring_run,
+    queue_fee_previews,
     run_due_recurring_fees,
     run_recurring_fees,
 )
@@ -216,12 +217,20 @@ def test_parent_bills_unknown_parent(school: School) -> None:
 
 def test_scheduled_run_bills_current_month_once(school: School) -> None:
     _add_fees(school)
-    late_utc = dt.datetime(2027, 1, 31, 18, 0, tzinfo=dt.UTC)  # 1 February in Jakarta
+    preview_time = dt.datetime(2027, 1, 29, 2, 0, tzinfo=dt.UTC)  # 09:00 in Jakarta
+    night_utc = dt.datetime(2027, 1, 31, 18, 0, tzinfo=dt.UTC)  # 1 February, 01:00 in Jakarta
+    run_time = dt.datetime(2027, 2, 1, 2, 0, tzinfo=dt.UTC)  # 1 February, 09:00 in Jakarta
     with write() as session:
         organisation = organisation_of(session, school)
-        first = run_due_recurring_fees(session, organisation, now=late_utc)
-        second = run_due_recurring_fees(session, organisation, now=late_utc)
+        before_preview = run_due_recurring_fees(session, organisation, now=run_time)
+        previews = queue_fee_previews(session, organisation, now=preview_time)
+        at_night = run_due_recurring_fees(session, organisation, now=night_utc)
+        first = run_due_recurring_fees(session, organisation, now=run_time)
+        second = run_due_recurring_fees(session, organisation, now=run_time)
         numbers = sorted(i.number for i in session.exec(select(Invoice)).all())
+    assert before_preview == 0
+    assert previews == 2
+    assert at_night == 0
     assert first == 3
     assert second == 0
     assert numbers[0] == "SPP-2027-02-1001"
