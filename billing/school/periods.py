@@ -1,4 +1,4 @@
-"""Checks on the month a monthly fee run bills: not past due, not too far ahead."""
+"""Monthly fee runs that check their month: not past due, not too far ahead."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import datetime as dt
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
 from billing.errors import UserError
+from billing.school.actors import OPERATOR, Actor
+from billing.school.fees import (
+    FeeRunPreview,
+    FeeRunResult,
+    parse_period,
+    preview_recurring_run,
+    run_recurring_fees,
+)
 from models import Organisation
 from models.types import utcnow
 
@@ -61,7 +71,50 @@ def run_period_problem(
     return UserError(
         "school.period_past",
         "The due date of {period}, {due_date}, has already passed, so its invoices would be "
-        "overdue at once. Bill the current month or a later one.",
+        "overdue at once. Bill a month whose due date is still ahead.",
         period=period,
         due_date=earliest.isoformat(),
     )
+
+
+def check_run_period(
+    organisation: Organisation,
+    preview: FeeRunPreview,
+    *,
+    allow_past: bool = False,
+    now: dt.datetime | None = None,
+) -> None:
+    """Raise the UserError of run_period_problem for a previewed run, if it has one.
+
+    Today is taken in the school's time zone, and only invoices the run would issue count.
+    """
+    year, month = parse_period(preview.period)
+    problem = run_period_problem(
+        year,
+        month,
+        [item.due_date for item in preview.new],
+        today=local_today(organisation, now),
+        allow_past=allow_past,
+    )
+    if problem is not None:
+        raise problem
+
+
+def run_month(
+    session: Session,
+    organisation: Organisation,
+    period: str,
+    *,
+    actor: Actor = OPERATOR,
+    allow_past: bool = False,
+    now: dt.datetime | None = None,
+) -> FeeRunResult:
+    """Run a month's fees for a person, after check_run_period accepts the month.
+
+    The command line and chat bill through here. The scheduler calls run_recurring_fees
+    directly, because it bills only the current month.
+    """
+    # TODO: move this check into run_recurring_fees itself, so that no caller can skip it.
+    preview = preview_recurring_run(session, organisation, period, actor=actor)
+    check_run_period(organisation, preview, allow_past=allow_past, now=now)
+    return run_recurring_fees(session, organisation, period, actor=actor)

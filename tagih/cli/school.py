@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from billing.errors import UserError
 from billing.orgs import get_organisation
-from billing.school import bills, calendar, fees, ics, news, staff, students
+from billing.school import bills, calendar, fees, ics, news, periods, staff, students
 from billing.school.actors import OPERATOR, Actor, actor_for_phone
 from billing.school.calendar_image import render_month_png
 from billing.school.sheet import SheetRejected
@@ -770,19 +770,46 @@ def fees_preview(
     preview = fees.preview_recurring_run(session, organisation, period, actor=actor)
     if as_json:
         print_json(_run_json(preview))
-    else:
-        _print_run(preview)
+        return
+    _print_run(preview)
+    try:
+        periods.check_run_period(organisation, preview)
+    except UserError as problem:
+        click.echo(problem.render(cli_language()), err=True)
 
 
 @fees_group.command("run")
 @click.option("--period", required=True, help="Month to bill, YYYY-MM.")
+@click.option(
+    "--allow-past",
+    is_flag=True,
+    help="Bill the month even when its due date has already passed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @school_command(write=True)
 def fees_run(
-    session: Session, organisation: Organisation, actor: Actor, period: str, as_json: bool
+    session: Session,
+    organisation: Organisation,
+    actor: Actor,
+    period: str,
+    allow_past: bool,
+    as_json: bool,
 ) -> None:
-    """Issue the month's invoices (with VAs and notices); a second run creates nothing."""
-    result = fees.run_recurring_fees(session, organisation, period, actor=actor)
+    """Issue the month's invoices (with VAs and notices); a second run creates nothing.
+
+    A month whose due date has passed is rejected unless --allow-past is given, and a
+    month more than 24 months ahead is always rejected.
+    """
+    try:
+        result = periods.run_month(
+            session, organisation, period, actor=actor, allow_past=allow_past
+        )
+    except UserError as error:
+        if error.code != "school.period_past":
+            raise
+        raise UserError(
+            error.code, "{problem} To bill it anyway, add --allow-past.", problem=error.msg
+        ) from error
     if as_json:
         print_json(_run_json(result.preview, issued=len(result.issued)))
         return

@@ -251,8 +251,9 @@ async def test_finance_bills_month(school_chat: School, channel: str) -> None:
 
     with session_scope(write=True) as session:
         organisation = session.get(Organisation, school_chat.organisation_id)
+        # Due on the month's last day, so the current month is never past due in this test.
         add_recurring_fee(
-            session, organisation, OPERATOR, component="SPP", amount=350000, day_of_month=10
+            session, organisation, OPERATOR, component="SPP", amount=350000, day_of_month=31
         )
     chat = await _chat(channel, FINANCE)
     await chat.tap("Biaya bulanan")

@@ -28,6 +28,9 @@ from webhooks.app import create_app
 SUPER_ADMIN = "081200000001"
 FINANCE = "081200000002"
 TEACHER = "081200000004"
+# A fixed month keeps invoice numbers stable, and --allow-past keeps the runs valid after
+# its due date has passed.
+PAST_ALLOWED = ("--period", "2027-01", "--allow-past")
 
 
 def _run(*args: str, lang: str = "en") -> Result:
@@ -128,12 +131,8 @@ def test_school_term_through_cli(database: str, tmp_path: Path) -> None:
     preview = json.loads(
         _school("fees", "preview", "--period", "2027-01", "--json", as_phone=FINANCE).output
     )
-    first = json.loads(
-        _school("fees", "run", "--period", "2027-01", "--json", as_phone=FINANCE).output
-    )
-    second = json.loads(
-        _school("fees", "run", "--period", "2027-01", "--json", as_phone=FINANCE).output
-    )
+    first = json.loads(_school("fees", "run", *PAST_ALLOWED, "--json", as_phone=FINANCE).output)
+    second = json.loads(_school("fees", "run", *PAST_ALLOWED, "--json", as_phone=FINANCE).output)
     assert preview["count"] == 3
     assert preview["total"] == 1100000
     assert first["issued"] == 3
@@ -264,7 +263,7 @@ def test_spp_paid_through_bank_simulator(
     _school(
         "fees", "add", "--component", "SPP", "--amount", "350000", "--day", "10", as_phone=FINANCE
     )
-    _school("fees", "run", "--period", "2027-01", as_phone=FINANCE)
+    _school("fees", "run", *PAST_ALLOWED, as_phone=FINANCE)
     before = json.loads(_school("bills", "--parent", "081300000001", "--json").output)
     vas = [bill["va"] for child in before["children"] for bill in child["bills"]]
     assert len(vas) == 2

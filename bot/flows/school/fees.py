@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from billing.errors import PermissionDenied, UserError
 from billing.permissions import Action
-from billing.school import calendar, fees
+from billing.school import calendar, fees, periods
 from bot.core.turn import Step, Turn
 from bot.flows.school.common import (
     Key,
@@ -53,17 +54,19 @@ def _fees_preview(turn: Turn, index: int) -> Step:
         names = ", ".join(item.student.name for item in missing[:10])
         lines.append(tr(turn.language, "No parent registered, not billed: {names}", names=names))
     buttons = []
-    if preview.new:
-        buttons.append(
-            key_button(tr(turn.language, "Bill {month}", month=label), Key.FEES_RUN, index)
-        )
-    buttons.append(
-        key_button(
-            month_label(*month_from_index(index + 1), turn.language) + " ▶",
-            Key.FEES_MONTH,
-            index + 1,
-        )
-    )
+    try:
+        periods.check_run_period(turn.org, preview)
+    except UserError as problem:
+        lines.append(problem.render(turn.language))
+    else:
+        if preview.new:
+            bill = tr(turn.language, "Bill {month}", month=label)
+            buttons.append(key_button(bill, Key.FEES_RUN, index))
+    next_year, next_month = month_from_index(index + 1)
+    today = periods.local_today(turn.org)
+    if periods.months_ahead(next_year, next_month, today) <= periods.MAX_MONTHS_AHEAD:
+        title = month_label(next_year, next_month, turn.language) + " ▶"
+        buttons.append(key_button(title, Key.FEES_MONTH, index + 1))
     buttons.append(menu_button(turn))
     return Step([Text("\n".join(lines), tuple(buttons))])
 
@@ -71,9 +74,17 @@ def _fees_preview(turn: Turn, index: int) -> Step:
 async def fees_run(turn: Turn) -> Step:
     turn.require(Action.RECURRING_FEE_MANAGE)
     year, month = month_from_index(pressed_value(turn))
-    result = fees.run_recurring_fees(
-        turn.session, turn.org, f"{year:04d}-{month:02d}", actor=acting_staff(turn)
-    )
+    # Chat offers no override for a month already past due, so billing one takes the
+    # command line with --allow-past.
+    try:
+        with turn.session.begin_nested():
+            result = periods.run_month(
+                turn.session, turn.org, f"{year:04d}-{month:02d}", actor=acting_staff(turn)
+            )
+    except PermissionDenied:
+        raise
+    except UserError as problem:
+        return reply_step(turn, problem.render(turn.language))
 
     done = tr(
         turn.language,
