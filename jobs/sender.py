@@ -50,7 +50,9 @@ from tagih.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 # Kinds that wait for the end of quiet hours. Bills, receipts and codes go out at once.
-QUIET_KINDS = frozenset({NoticeKind.REMINDER, NoticeKind.NEWS, NoticeKind.DIGEST})
+QUIET_KINDS = frozenset(
+    {NoticeKind.REMINDER, NoticeKind.NEWS, NoticeKind.DIGEST, NoticeKind.FEE_PREVIEW}
+)
 
 
 Outcome = Delivery | DeliveryError | TimeoutError

@@ -105,6 +105,7 @@ class Settings(BaseSettings):
             "news": "tagih_news",
             "digest": "tagih_digest",
             "link_code": "tagih_link_code",
+            "fee_preview": "tagih_fee_preview",
         }
     )
     # Template language code on WhatsApp for each Tagih language.

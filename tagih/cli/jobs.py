@@ -7,6 +7,7 @@ import datetime as dt
 
 import click
 
+from jobs.scheduler import JOBS
 from tagih.cli.common import print_json
 
 
@@ -30,15 +31,17 @@ def parse_moment(value: str | None) -> dt.datetime | None:
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """Scheduled jobs: reminders, digests, overdue marking, VA expiry, outbox sending."""
+    """Scheduled jobs: reminders, digests, overdue marking, VA expiry, outbox sending.
+
+    `--at` runs a job as of that time for real: a future time marks invoices
+    overdue and closes VAs that would have expired by then.
+    """
 
 
 @jobs_group.command("run")
 @click.argument(
     "name",
-    type=click.Choice(
-        ["send-notices", "reminders", "digest", "overdue", "va-expiry", "payment-status"]
-    ),
+    type=click.Choice(list(JOBS)),
 )
 @click.option(
     "--at",
