@@ -36,7 +36,10 @@ STATUS_NAMES = {
 
 
 def voided_key_prefix(number_key: str) -> str:
-    """Return the start of the comparison key a voided invoice gets (the column holds 64)."""
+    """Return the start of the comparison key a voided invoice gets.
+
+    The number is cut to 40 characters because the column is 64 characters wide.
+    """
     return f"{number_key[:40]}#void-"
 
 

@@ -90,9 +90,9 @@ def _company_code_taken(session: Session, code: str) -> bool:
     Banks pad partnerServiceId with spaces or zeros, so "777" and "0777" are the same code
     on the wire and must not belong to two organisations.
     """
-    wanted = code.lstrip("0") or "0"
+    code_key = code.lstrip("0") or "0"
     codes = session.exec(select(Organisation.company_code)).all()
-    return any((existing.lstrip("0") or "0") == wanted for existing in codes)
+    return any((existing.lstrip("0") or "0") == code_key for existing in codes)
 
 
 def get_organisation(session: Session, slug: str) -> Organisation:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 import uvicorn
+from sqlalchemy import func
 from sqlmodel import select
 
 from billing.imports import check_sheet, import_sheet
@@ -27,7 +28,15 @@ from bot.channels.console import ConsoleChannel
 from jobs.channels import ChannelRegistry
 from jobs.sender import send_due_notices
 from locales import format_rupiah
-from models import ChatIdentity, Invoice, NoticeKind, StaffRole, StaffUser, VirtualAccount
+from models import (
+    ChatIdentity,
+    Invoice,
+    InvoiceLine,
+    NoticeKind,
+    StaffRole,
+    StaffUser,
+    VirtualAccount,
+)
 from models.db import dispose_engines, session_scope, upgrade_to_head
 from tagih.banksim.client import BankSimulator
 from tagih.settings import PROJECT_ROOT, get_settings, reset_settings_cache
@@ -211,12 +220,14 @@ class Demo:
         """Pick the invoice with the most lines, so the receipt shows a real table."""
         with session_scope() as session:
             rows = session.exec(
-                select(Invoice, VirtualAccount)
+                select(Invoice.number, VirtualAccount.number, VirtualAccount.amount)
                 .join(VirtualAccount, VirtualAccount.invoice_id == Invoice.id)
-                .order_by(Invoice.total.desc())
+                .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+                .group_by(Invoice.id, Invoice.number, VirtualAccount.number, VirtualAccount.amount)
+                .order_by(func.count(InvoiceLine.id).desc(), Invoice.id)
             ).all()
-        invoice, account = rows[0]
-        return invoice.number, account.number, account.amount
+        invoice_number, va_number, amount = rows[0]
+        return invoice_number, va_number, amount
 
     def pay(self, bank: BankSimulator, invoice_number: str, va_number: str, amount: int) -> None:
         inquiry = bank.inquiry(va_number, COMPANY_CODE)
@@ -274,8 +285,8 @@ def _organisation(session):  # type: ignore[no-untyped-def]
 
 
 def _counts_text(counts: dict) -> str:
-    shown = {key: value for key, value in counts.items() if value}
-    return ", ".join(f"{key} {value}" for key, value in shown.items()) or "nothing due"
+    nonzero = {key: value for key, value in counts.items() if value}
+    return ", ".join(f"{key} {value}" for key, value in nonzero.items()) or "nothing due"
 
 
 def run_demo(out: TextIO, folder: Path | None = None) -> DemoSummary:
