@@ -115,7 +115,8 @@ def require(
             raise PermissionDenied(
                 "permission.class_scope",
                 N_(
-                    "Teachers can post only to their own classes ({allowed}). Not allowed: {classes}."
+                    "Teachers can post only to their own classes ({allowed}). "
+                    "Not allowed: {classes}."
                 ),
                 allowed=", ".join(allowed_classes or []) or "-",
                 classes=", ".join(outside) or "-",

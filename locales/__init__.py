@@ -140,7 +140,9 @@ def format_date(value: dt.date, language: str | None) -> str:
     return babel_format_date(value, format="d MMMM y", locale=normalise_language(language))
 
 
-def format_datetime(value: dt.datetime, language: str | None, timezone: str = "Asia/Jakarta") -> str:
+def format_datetime(
+    value: dt.datetime, language: str | None, timezone: str = "Asia/Jakarta"
+) -> str:
     """Format an aware timestamp in the organisation's zone: "15 Januari 2031 14:05 WIB"."""
     from zoneinfo import ZoneInfo
 

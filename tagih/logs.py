@@ -17,7 +17,17 @@ def configure_logging(level: str = "INFO") -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     # Client libraries log request URLs, and a Telegram bot token is part of every Bot API URL.
-    for noisy in ("httpx", "httpcore", "telegram", "pywa", "apscheduler", "aiosmtpd", "alembic", "fontTools"):
+    noisy_loggers = (
+        "httpx",
+        "httpcore",
+        "telegram",
+        "pywa",
+        "apscheduler",
+        "aiosmtpd",
+        "alembic",
+        "fontTools",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
 

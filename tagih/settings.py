@@ -196,7 +196,9 @@ def read_pem(value: str) -> str:
         return text.replace("\\n", "\n")
     path = Path(text).expanduser()
     if not path.is_file():
-        raise SettingsError(f"The PEM file {path} does not exist; set the PEM text or a valid path.")
+        raise SettingsError(
+            f"The PEM file {path} does not exist. Set the PEM text itself or a valid path."
+        )
     return path.read_text()
 
 
