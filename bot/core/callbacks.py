@@ -34,6 +34,7 @@ class Op(StrEnum):
     ADD_PRODUCT = "ap"
     ADD_CUSTOMER = "ac"
     REMINDERS = "rm"  # key: pause or resume
+    TEMPLATE = "tp"  # key: bills, customers or students
     EXTENSION = "x"  # key: a handler registered by another flow module
 
 

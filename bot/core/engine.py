@@ -121,7 +121,7 @@ def _screen_document(
         return opened, None
     turn = opened
     assert turn.membership is not None and inbound.document is not None
-    if registry.document_handler(turn.membership.role) is None:
+    if registry.document_handler(turn.membership.role, turn.conversation.state) is None:
         step = menu_step(
             turn, tr(turn.language, "Only staff who upload bills can send files here.")
         )
@@ -388,11 +388,25 @@ def _select(turn: Turn, membership: Membership) -> None:
 
 async def _dispatch(turn: Turn) -> Step:
     try:
+        if turn.inbound.document is not None and turn.inbound.callback is None:
+            return await _dispatch_document(turn)
         handler = _route(turn)
         return await handler(turn)
     except UserError as error:
         log.info("update %s: user error %s", update_tag(turn.inbound), error.code)
         return Step([Text(error.render(turn.language))])
+
+
+async def _dispatch_document(turn: Turn) -> Step:
+    """Offer the document to each handler for the role until one takes it."""
+    assert turn.membership is not None
+    declined: Step | None = None
+    for handler in registry.document_handlers(turn.membership.role, turn.conversation.state):
+        try:
+            return await handler(turn)
+        except registry.DocumentDeclined as error:
+            declined = declined or error.step
+    return declined or menu_step(turn)
 
 
 async def show_menu(turn: Turn) -> Step:
@@ -406,14 +420,12 @@ async def _not_understood(turn: Turn) -> Step:
 
 
 def _route(turn: Turn) -> registry.Handler:
-    """Pick the handler for a button, a document, text awaited by a state, or a phrase."""
+    """Pick the handler for a button, text awaited by a state, or a phrase."""
     inbound = turn.inbound
     membership = turn.membership
     assert membership is not None
     if inbound.callback is not None:
         return _route_callback(turn)
-    if inbound.document is not None:
-        return registry.document_handler(membership.role) or show_menu
     text = inbound.text.strip()
     if not text or text.casefold() in MENU_WORDS:
         return show_menu

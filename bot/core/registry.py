@@ -7,7 +7,7 @@ bot/flows/school.py adds its own menu entries and handlers here without editing 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,7 +34,18 @@ _ops: dict[Op, Handler] = {}
 _extensions: dict[str, Handler] = {}
 _states: dict[str, Handler] = {}
 _phrases: list[tuple[re.Pattern[str], Action | None, Handler]] = []
-_document: list[tuple[Handler, Action | None]] = []
+_document: list[tuple[Handler, frozenset[Action] | None, frozenset[str] | None]] = []
+
+
+class DocumentDeclined(Exception):
+    """Raised by a document handler to pass the file to the next handler for the role.
+
+    `step` is the reply to send when no later handler takes the file.
+    """
+
+    def __init__(self, step: Step) -> None:
+        super().__init__("document declined")
+        self.step = step
 
 
 def register_menu_entry(
@@ -75,12 +86,21 @@ def register_phrase(pattern: str, handler: Handler, *, action: Action | None = N
     _phrases.append((re.compile(pattern, re.IGNORECASE), action, handler))
 
 
-def register_document_handler(handler: Handler, *, action: Action | None) -> None:
-    """Handle documents from roles allowed `action`; others are rejected before download.
+def register_document_handler(
+    handler: Handler,
+    *,
+    action: Action | Collection[Action] | None,
+    states: Collection[str] | None = None,
+) -> None:
+    """Handle documents from roles allowed `action` (any one of several actions).
 
-    With several handlers, a role gets the first one registered that it is allowed.
+    Other roles are rejected before download. With `states`, the handler takes documents
+    only while the chat is in one of them, unless no other handler takes the role's file.
     """
-    _document.append((handler, action))
+    actions = (
+        None if action is None else frozenset([action] if isinstance(action, Action) else action)
+    )
+    _document.append((handler, actions, None if states is None else frozenset(states)))
 
 
 def menu_entries(kind: OrgKind, role: str) -> list[MenuEntry]:
@@ -115,9 +135,22 @@ def phrase_handler(text: str, role: str) -> Handler | None:
     return None
 
 
-def document_handler(role: str) -> Handler | None:
-    """Return the document handler for a role, or None when the role may send no documents."""
-    for handler, action in _document:
-        if action is None or is_allowed(role, action):
-            return handler
-    return None
+def document_handlers(role: str, state: str | None = None) -> list[Handler]:
+    """Return the document handlers for a role in a state, in the order to try them.
+
+    Handlers registered for the state come first, in registration order; a handler limited
+    to other states follows them, so the role is never left without one.
+    """
+    allowed = [
+        (handler, states)
+        for handler, actions, states in _document
+        if actions is None or any(is_allowed(role, action) for action in actions)
+    ]
+    in_state = [handler for handler, states in allowed if states is None or state in states]
+    return in_state + [handler for handler, _states in allowed if handler not in in_state]
+
+
+def document_handler(role: str, state: str | None = None) -> Handler | None:
+    """Return the first document handler for a role, or None when it may send no documents."""
+    handlers = document_handlers(role, state)
+    return handlers[0] if handlers else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from zoneinfo import ZoneInfo
 
@@ -10,18 +11,19 @@ from sqlmodel import col, select
 
 from billing.errors import PermissionDenied, UserError
 from billing.invoices_void import VOIDABLE, find_invoice, status_name, void_invoice
-from billing.permissions import Action
+from billing.permissions import Action, is_allowed
 from billing.phones import normalise_phone
 from billing.va import format_va
 from bot.core import registry, services
 from bot.core.callbacks import Op
+from bot.core.engine import update_tag
 from bot.core.formatting import invoice_subjects, va_status_name
-from bot.core.menu import button, menu_step
-from bot.core.services import PreviewView, Problem
+from bot.core.menu import button, menu_step, role_name
+from bot.core.services import PreviewView, Problem, RegistrationSaved
 from bot.core.states import State
 from bot.core.turn import Step, Turn
 from bot.replies import Button, Document, Reply, Text
-from locales import N_, format_date, format_datetime, format_rupiah, tr
+from locales import N_, format_date, format_datetime, format_rupiah, tr, trn
 from models import (
     BatchStatus,
     Customer,
@@ -35,38 +37,131 @@ from models import (
     VirtualAccount,
 )
 
+log = logging.getLogger(__name__)
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_PROBLEMS_SHOWN = 200  # the adapters split long text; the annotated sheet has them all
 MAX_EXISTING_SHOWN = 50  # invoice numbers listed as already issued before "and N more"
 MAX_LISTED = 30
 INVOICE_ONLY = frozenset({OrgKind.INVOICE})
+SCHOOL_ONLY = frozenset({OrgKind.SCHOOL})
+
+# The actions a role needs to import each sheet type, by billing.sheets SheetType value.
+SHEET_ACTIONS: dict[str, tuple[Action, ...]] = {
+    "bills": (Action.BILLS_UPLOAD,),
+    "school_bills": (Action.BILLS_UPLOAD,),
+    "customers": (Action.CUSTOMER_MANAGE,),
+    "students": (Action.STUDENT_MANAGE, Action.PARENT_MANAGE),
+}
+REGISTRATION_TYPES = frozenset({"customers", "students"})
+UPLOAD_ACTIONS = frozenset({Action.BILLS_UPLOAD, Action.CUSTOMER_MANAGE, Action.STUDENT_MANAGE})
+REJECTIONS = {
+    "bills": N_(
+        "This is a bill sheet. Issuing bills is a finance task that your role ({role}) "
+        "cannot do, so nothing was saved. Ask finance staff to send the sheet."
+    ),
+    "customers": N_(
+        "This is a customer sheet. Registering customers is an admin task that your role "
+        "({role}) cannot do, so nothing was saved. Ask an admin to send the sheet."
+    ),
+    "students": N_(
+        "This is a student and parent sheet. Registering students and parents is an admin "
+        "task that your role ({role}) cannot do, so nothing was saved. "
+        "Ask an admin to send the sheet."
+    ),
+}
+TEMPLATE_TITLES = {
+    "bills": N_("Bill template"),
+    "customers": N_("Customer template"),
+    "students": N_("Student template"),
+}
 
 
 def _staff_name(turn: Turn) -> str:
     return turn.identity.phone or turn.identity.email or turn.identity.external_id
 
 
+def _may_import(turn: Turn, sheet_type: str | None) -> bool:
+    assert turn.membership is not None
+    actions = SHEET_ACTIONS.get(sheet_type or "")
+    return actions is not None and all(
+        is_allowed(turn.membership.role, action) for action in actions
+    )
+
+
+def _importable(turn: Turn) -> frozenset[str]:
+    """Return the sheet types this person's role may import."""
+    return frozenset(name for name in SHEET_ACTIONS if _may_import(turn, name))
+
+
+def _require_import(turn: Turn, sheet_type: str) -> None:
+    """Raise PermissionDenied unless the role may import sheets of this type."""
+    for action in SHEET_ACTIONS.get(sheet_type, (Action.BILLS_UPLOAD,)):
+        turn.require(action)
+
+
 # --- Template and upload ---------------------------------------------------------------
 
 
-async def send_template(turn: Turn) -> Step:
-    turn.require(Action.TEMPLATE_DOWNLOAD)
-    content = services.build_template(turn.session, turn.org)
+def _template_names(turn: Turn) -> list[str]:
+    """Return the templates this person can use: bills, customers or students."""
+    kind = OrgKind(turn.org.kind)
+    fitting = {
+        "bills": "school_bills" if kind is OrgKind.SCHOOL else "bills",
+        "customers": "customers" if kind is OrgKind.INVOICE else None,
+        "students": "students" if kind is OrgKind.SCHOOL else None,
+    }
+    names = [name for name, sheet_type in fitting.items() if _may_import(turn, sheet_type)]
+    return names or ["bills"]
 
+
+async def send_template(turn: Turn) -> Step:
+    """Send the only template the role can use, or ask which one when there are several."""
+    turn.require(Action.TEMPLATE_DOWNLOAD)
+    names = _template_names(turn)
+
+    if len(names) == 1:
+        return _template_step(turn, names[0])
+    buttons = tuple(
+        button(tr(turn.language, TEMPLATE_TITLES[name]), Op.TEMPLATE, key=name) for name in names
+    )
+    return Step([Text(tr(turn.language, "Which template do you need?"), buttons)])
+
+
+async def template_chosen(turn: Turn) -> Step:
+    turn.require(Action.TEMPLATE_DOWNLOAD)
+    callback = turn.inbound.callback
+    assert callback is not None
+    if callback.key not in _template_names(turn):
+        return await send_template(turn)
+
+    return _template_step(turn, callback.key)
+
+
+def _template_step(turn: Turn, name: str) -> Step:
+    content = services.build_template(turn.session, turn.org, name)
     caption = tr(turn.language, "Fill in this sheet and send it back here as a file.")
-    filename = f"template-{turn.org.slug}.xlsx"
-    return Step([Document(filename, content, XLSX, caption)])
+    prefix = "template" if name == "bills" else f"template-{name}"
+    return Step([Document(f"{prefix}-{turn.org.slug}.xlsx", content, XLSX, caption)])
 
 
 async def ask_upload(turn: Turn) -> Step:
-    turn.require(Action.BILLS_UPLOAD)
+    if not _importable(turn):
+        turn.require(Action.BILLS_UPLOAD)
 
     reply = tr(turn.language, "Send the filled sheet (.xlsx) here as a file.")
     return Step([Text(reply)], State.AWAIT_UPLOAD)
 
 
 async def receive_sheet(turn: Turn) -> Step:
-    turn.require(Action.BILLS_UPLOAD)
+    """Check an uploaded sheet of any type the role may import and show its preview.
+
+    A file without a recognised header is passed on to the next document handler when the
+    role cannot upload bills, because such staff also send sheets that other flows read.
+    """
+    importable = _importable(turn)
+    if not importable:
+        turn.require(Action.BILLS_UPLOAD)
     document = turn.inbound.document
     assert document is not None and document.content is not None
     preview = services.preview_upload(
@@ -76,10 +171,26 @@ async def receive_sheet(turn: Turn) -> Step:
         content=document.content,
         uploaded_by=_staff_name(turn),
         language=turn.language,
+        importable=importable,
     )
 
+    if preview.rejected:
+        assert turn.membership is not None
+        log.info(
+            "update %s: %s sheet rejected for role %s",
+            update_tag(turn.inbound),
+            preview.sheet_type,
+            turn.membership.role,
+        )
+        rejection = REJECTIONS.get(preview.sheet_type or "", REJECTIONS["bills"])
+        role = role_name(turn.membership.role, turn.language)
+        return menu_step(turn, tr(turn.language, rejection, role=role))
     if preview.file_error is not None:
         text = tr(turn.language, "I could not read this file: {error}", error=preview.file_error)
+        unrecognised = preview.file_error_code == "sheet.no_header"
+        if unrecognised and "bills" not in importable:
+            log.info("update %s: no sheet header found, file passed on", update_tag(turn.inbound))
+            raise registry.DocumentDeclined(Step([Text(text)]))
         return Step([Text(text)])
     earlier = _earlier_preview(turn, preview.batch_id)
     if earlier is not None and preview.batch_id:
@@ -121,23 +232,112 @@ def _conflict_step(turn: Turn, *, old: int, new: int) -> Step:
 
 
 def preview_step(turn: Turn, preview: PreviewView) -> Step:
-    """Summarise a checked sheet, attach the annotated copy and ask what to send."""
-    replies: list[Reply] = [Text(_preview_text(turn, preview))]
+    """Summarise a checked sheet, attach the annotated copy and ask what to send or save."""
+    registration = preview.sheet_type in REGISTRATION_TYPES
+    if registration:
+        summary = _registration_text(turn, preview)
+    else:
+        summary = _preview_text(turn, preview)
+    replies: list[Reply] = [Text(summary)]
     if preview.annotated:
         caption = tr(turn.language, "Rows with problems are marked in this copy of your sheet.")
         name = f"checked-{preview.batch_id}.xlsx"
         replies.append(Document(name, preview.annotated, XLSX, caption))
 
     batch_id = preview.batch_id
+    if registration:
+        all_title = tr(turn.language, "Save all")
+        valid_title = tr(turn.language, "Save only valid rows")
+    else:
+        all_title = tr(turn.language, "Send all")
+        valid_title = tr(turn.language, "Send only valid rows")
     buttons = []
-    if preview.invoice_count and not preview.problems:
-        buttons.append(button(tr(turn.language, "Send all"), Op.PREVIEW_SEND_ALL, value=batch_id))
-    if preview.invoice_count and preview.problems:
-        title = tr(turn.language, "Send only valid rows")
-        buttons.append(button(title, Op.PREVIEW_SEND_VALID, value=batch_id))
+    if preview.ready_count and not preview.problems:
+        buttons.append(button(all_title, Op.PREVIEW_SEND_ALL, value=batch_id))
+    if preview.ready_count and preview.problems:
+        buttons.append(button(valid_title, Op.PREVIEW_SEND_VALID, value=batch_id))
     buttons.append(button(tr(turn.language, "Cancel"), Op.PREVIEW_CANCEL, value=batch_id))
     replies.append(Text(tr(turn.language, "What should I do with this sheet?"), tuple(buttons)))
     return Step(replies, State.PREVIEW, {"batch_id": batch_id})
+
+
+def _registration_text(turn: Turn, preview: PreviewView) -> str:
+    """Describe a customers or students sheet: who is new, who is known, every problem."""
+    language = turn.language
+    students = preview.students
+    if students is None:
+        lines = [
+            trn(
+                language,
+                "Customer sheet checked: {count} new customer, {known} already registered.",
+                "Customer sheet checked: {count} new customers, {known} already registered.",
+                preview.new_customers,
+                known=preview.registered_customers,
+            )
+        ]
+    else:
+        lines = _students_lines(turn, preview)
+    if not preview.ready_count and not preview.problems:
+        text = tr(
+            language, "Everyone in this sheet is already registered, so there is nothing to save."
+        )
+        lines.append(text)
+    if preview.problems:
+        text = trn(
+            language,
+            "{count} problem. Rows with problems are not saved:",
+            "{count} problems. Rows with problems are not saved:",
+            len(preview.problems),
+        )
+        lines.append(text)
+    lines.extend(_problem_lines(turn, preview.problems))
+    return "\n".join(lines)
+
+
+def _students_lines(turn: Turn, preview: PreviewView) -> list[str]:
+    language = turn.language
+    students = preview.students
+    assert students is not None
+    lines = [
+        trn(
+            language,
+            "Student sheet checked: {count} new student, {known} already registered.",
+            "Student sheet checked: {count} new students, {known} already registered.",
+            students.new_students,
+            known=students.known_students,
+        ),
+        tr(
+            language,
+            "Parents: {new} new, {known} already registered.",
+            new=students.new_parents,
+            known=students.known_parents,
+        ),
+    ]
+    if students.known_students:
+        text = tr(
+            language,
+            "Students already registered are kept. Their class is updated and new parents "
+            "are linked to them.",
+        )
+        lines.append(text)
+    if students.shared_parents:
+        lines.append(tr(language, "Parents shared by siblings:"))
+        for parent in students.shared_parents[:MAX_LISTED]:
+            lines.append(f"• {parent.name}: {', '.join(parent.students)}")
+        hidden = len(students.shared_parents) - MAX_LISTED
+        if hidden > 0:
+            lines.append(tr(language, "…and {count} more.", count=hidden))
+    return lines
+
+
+def _problem_lines(turn: Turn, problems: list[Problem]) -> list[str]:
+    """List at most MAX_PROBLEMS_SHOWN problems, because the annotated sheet marks them all."""
+    lines = [_problem_line(turn, problem) for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    hidden = len(problems) - MAX_PROBLEMS_SHOWN
+    if hidden > 0:
+        more = tr(turn.language, "…and {count} more, marked in the attached sheet.", count=hidden)
+        lines.append(more)
+    return lines
 
 
 def _preview_text(turn: Turn, preview: PreviewView) -> str:
@@ -166,12 +366,7 @@ def _preview_text(turn: Turn, preview: PreviewView) -> str:
             rows=preview.invalid_rows,
         )
         lines.append(text)
-    for problem in preview.problems[:MAX_PROBLEMS_SHOWN]:
-        lines.append(_problem_line(turn, problem))
-    hidden = len(preview.problems) - MAX_PROBLEMS_SHOWN
-    if hidden > 0:
-        more = tr(turn.language, "…and {count} more, marked in the attached sheet.", count=hidden)
-        lines.append(more)
+    lines.extend(_problem_lines(turn, preview.problems))
     return "\n".join(lines)
 
 
@@ -200,11 +395,13 @@ def _waiting_batch(turn: Turn, batch_id: int | None) -> ImportBatch:
 
 
 async def send_batch(turn: Turn) -> Step:
-    turn.require(Action.BILLS_UPLOAD)
     callback = turn.inbound.callback
     assert callback is not None
     batch = _waiting_batch(turn, callback.value)
+    _require_import(turn, batch.sheet_type)
     only_valid = callback.op is Op.PREVIEW_SEND_VALID
+    if batch.sheet_type in REGISTRATION_TYPES:
+        return _save_registrations(turn, batch, only_valid=only_valid)
     issued = services.confirm_batch(turn.session, turn.org, batch.id or 0, only_valid=only_valid)
 
     if issued is None:
@@ -220,25 +417,78 @@ async def send_batch(turn: Turn) -> Step:
     return menu_step(turn, text)
 
 
+def _save_registrations(turn: Turn, batch: ImportBatch, *, only_valid: bool) -> Step:
+    saved = services.confirm_registration(
+        turn.session, turn.org, batch.id or 0, only_valid=only_valid
+    )
+
+    if saved is None:
+        text = tr(
+            turn.language,
+            "Some rows still have problems, so nothing was saved. Save only the valid rows, "
+            "or fix the sheet and send it again.",
+        )
+        return menu_step(turn, text)
+    return menu_step(turn, _saved_text(turn, batch.sheet_type, saved))
+
+
+def _saved_text(turn: Turn, sheet_type: str, saved: RegistrationSaved) -> str:
+    language = turn.language
+    if sheet_type == "customers":
+        lines = [
+            trn(
+                language,
+                "Done: {count} new customer saved.",
+                "Done: {count} new customers saved.",
+                saved.customers,
+            )
+        ]
+    else:
+        lines = [
+            trn(
+                language,
+                "Done: {count} new student saved, with {parents} new parents and {links} "
+                "student-parent links.",
+                "Done: {count} new students saved, with {parents} new parents and {links} "
+                "student-parent links.",
+                saved.students,
+                parents=saved.customers,
+                links=saved.guardian_links,
+            )
+        ]
+    if saved.skipped_rows:
+        rows = [str(row) for row in saved.skipped_rows]
+        listed = ", ".join(rows[:MAX_EXISTING_SHOWN])
+        hidden = len(rows) - MAX_EXISTING_SHOWN
+        if hidden > 0:
+            listed = tr(language, "{numbers} and {count} more", numbers=listed, count=hidden)
+        lines.append(tr(language, "Rows not saved: {rows}.", rows=listed))
+    return "\n".join(lines)
+
+
 async def cancel_preview(turn: Turn) -> Step:
-    turn.require(Action.BILLS_UPLOAD)
     callback = turn.inbound.callback
     assert callback is not None
     batch = _waiting_batch(turn, callback.value)
+    _require_import(turn, batch.sheet_type)
     services.cancel_batch(turn.session, turn.org, batch.id or 0)
 
+    if batch.sheet_type in REGISTRATION_TYPES:
+        return menu_step(turn, tr(turn.language, "Cancelled. Nothing was saved."))
     return menu_step(turn, tr(turn.language, "Cancelled. Nothing was sent."))
 
 
 async def settle_conflict(turn: Turn) -> Step:
     """Drop one of two waiting previews and show the other one again."""
-    turn.require(Action.BILLS_UPLOAD)
     callback = turn.inbound.callback
     assert callback is not None
     old, new = int(callback.key or 0), callback.value or 0
     drop, keep = (old, new) if callback.op is Op.REPLACE_PREVIEW else (new, old)
-    services.cancel_batch(turn.session, turn.org, _waiting_batch(turn, drop).id or 0)
+    dropped = _waiting_batch(turn, drop)
+    _require_import(turn, dropped.sheet_type)
     survivor = _waiting_batch(turn, keep)
+    _require_import(turn, survivor.sheet_type)
+    services.cancel_batch(turn.session, turn.org, dropped.id or 0)
     filename, content = survivor.filename, survivor.content
 
     if not content:
@@ -253,7 +503,10 @@ async def settle_conflict(turn: Turn) -> Step:
         content=content,
         uploaded_by=_staff_name(turn),
         language=turn.language,
+        importable=_importable(turn),
     )
+    if preview.batch_id is None:
+        return menu_step(turn, tr(turn.language, "Please send that sheet again."))
     return preview_step(turn, preview)
 
 
@@ -644,7 +897,7 @@ def _customer_exists(turn: Turn, phone: str | None, email: str | None) -> bool:
 
 def register() -> None:
     entries = [
-        ("template", N_("Get the bill template"), send_template, Action.TEMPLATE_DOWNLOAD, 10),
+        ("template", N_("Get a template"), send_template, Action.TEMPLATE_DOWNLOAD, 10),
         ("upload", N_("Upload a bill sheet"), ask_upload, Action.BILLS_UPLOAD, 20),
         ("lookup", N_("Look up an invoice"), ask_invoice_number, Action.INVOICE_LOOKUP, 30),
         ("report", N_("Download the report"), ask_report_range, Action.REPORT_DOWNLOAD, 40),
@@ -652,24 +905,34 @@ def register() -> None:
     ]
     for key, title, handler, action, order in entries:
         registry.register_menu_entry(key, title, handler, action=action, order=order)
-    registry.register_menu_entry(
-        "products",
-        N_("Products"),
-        list_products,
-        action=Action.PRODUCT_MANAGE,
-        kinds=INVOICE_ONLY,
-        order=60,
+    kind_entries = [
+        (
+            "upload_customers",
+            N_("Upload a customer sheet"),
+            ask_upload,
+            Action.CUSTOMER_MANAGE,
+            INVOICE_ONLY,
+            21,
+        ),
+        (
+            "upload_students",
+            N_("Upload a student sheet"),
+            ask_upload,
+            Action.STUDENT_MANAGE,
+            SCHOOL_ONLY,
+            21,
+        ),
+        ("products", N_("Products"), list_products, Action.PRODUCT_MANAGE, INVOICE_ONLY, 60),
+        ("customers", N_("Customers"), list_customers, Action.CUSTOMER_MANAGE, INVOICE_ONLY, 70),
+    ]
+    for key, title, handler, action, kinds, order in kind_entries:
+        registry.register_menu_entry(key, title, handler, action=action, kinds=kinds, order=order)
+    # Files sent in the states of other flow modules go to those modules' handlers first.
+    registry.register_document_handler(
+        receive_sheet, action=UPLOAD_ACTIONS, states=[str(state) for state in State]
     )
-    registry.register_menu_entry(
-        "customers",
-        N_("Customers"),
-        list_customers,
-        action=Action.CUSTOMER_MANAGE,
-        kinds=INVOICE_ONLY,
-        order=70,
-    )
-    registry.register_document_handler(receive_sheet, action=Action.BILLS_UPLOAD)
     ops = {
+        Op.TEMPLATE: template_chosen,
         Op.PREVIEW_SEND_ALL: send_batch,
         Op.PREVIEW_SEND_VALID: send_batch,
         Op.PREVIEW_CANCEL: cancel_preview,

@@ -142,7 +142,8 @@ def test_template_download(world: World, chat) -> None:  # type: ignore[no-untyp
     user = chat(ADMIN)
     user.say("menu")
 
-    user.choose("Unduh template tagihan")
+    user.choose("Unduh template")
+    user.choose("Template tagihan")
 
     documents = user.documents()
     assert list(documents) == ["template-toko-maju.xlsx"]
