@@ -17,7 +17,7 @@ from typing import Any
 
 from babel.dates import format_date as babel_format_date
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from billing.errors import UserError
@@ -90,17 +90,28 @@ def linked_chats(session: Session, *, phone: str | None, email: str | None) -> l
     return list(session.exec(query).all())
 
 
-def default_channels(session: Session, *, phone: str | None, email: str | None) -> list[str]:
+def default_channels(
+    session: Session,
+    *,
+    phone: str | None,
+    email: str | None,
+    linked_channels: Iterable[str] | None = None,
+) -> list[str]:
     """Order the channels for a person: linked chats, then WhatsApp, e-mail and SMS.
 
     A person with a linked chat gets that chat first, and a person with only an e-mail
     address gets e-mail. WhatsApp by phone number without a linked chat needs an approved
     template, which the sender uses because the 24-hour window is closed.
+    `linked_channels` are the channels of the person's linked chats, oldest first, when the
+    caller has loaded them already. When it is None they are queried here.
     """
+    if linked_channels is None:
+        identities = linked_chats(session, phone=phone, email=email)
+        linked_channels = [identity.channel for identity in identities]
     channels: list[str] = []
-    for identity in linked_chats(session, phone=phone, email=email):
-        if identity.channel in CHAT_CHANNELS and identity.channel not in channels:
-            channels.append(identity.channel)
+    for channel in linked_channels:
+        if channel in CHAT_CHANNELS and channel not in channels:
+            channels.append(channel)
     if phone and "whatsapp" not in channels:
         channels.append("whatsapp")
     if email:
@@ -140,11 +151,17 @@ def queue_notice(
     channels: list[str] | None = None,
     staff: StaffUser | None = None,
     now: dt.datetime | None = None,
+    linked_channels: Iterable[str] | None = None,
+    add: bool = True,
     _new_key: bool = False,
 ) -> Notice:
     """Add an outbox row for a customer or staff member, sent by the worker after commit.
 
     A notice with a dedupe_key that is already queued is returned instead of a second one.
+    With _new_key=True the caller guarantees that no notice carries the key yet (it holds an
+    id created in this transaction), so no lookup is made. linked_channels is passed on to
+    default_channels. With add=False the new notice is returned without being added to the
+    session, so the caller can insert several notices in one statement.
     """
     if dedupe_key is not None and not _new_key:
         existing = session.exec(select(Notice).where(Notice.dedupe_key == dedupe_key)).first()
@@ -154,7 +171,11 @@ def queue_notice(
     phone = person.phone if person else None
     email = person.email if person else None
     if channels is None:
-        available = default_channels(session, phone=phone, email=email) if person else []
+        available = (
+            default_channels(session, phone=phone, email=email, linked_channels=linked_channels)
+            if person
+            else []
+        )
         channels = organisation_channels(organisation, kind, available)
     language = (person.language if person else None) or organisation.language
     queued_at = now or utcnow()
@@ -178,7 +199,8 @@ def queue_notice(
     if not channels:
         notice.status = NoticeStatus.FAILED
         notice.last_error = "the recipient has no phone, e-mail address or linked chat"
-    session.add(notice)
+    if add:
+        session.add(notice)
     return notice
 
 
@@ -212,9 +234,42 @@ def finance_staff(session: Session, organisation: Organisation) -> list[StaffUse
 
 
 def queue_staff_payment(
-    session: Session, organisation: Organisation, invoice: Invoice, payment: Payment
+    session: Session,
+    organisation: Organisation,
+    invoice: Invoice,
+    payment: Payment,
+    *,
+    add: bool = True,
 ) -> list[Notice]:
-    """Tell every finance staff member (and the super admin) that a bill was paid."""
+    """Tell every finance staff member (and the super admin) that a bill was paid.
+
+    One query loads the staff that finance_staff returns together with their linked chats.
+    The dedupe keys hold the id of a payment inserted in this transaction, so they are not
+    looked up. add is passed on to queue_notice.
+    """
+    query = (
+        select(StaffUser, ChatIdentity.channel)
+        .outerjoin(
+            ChatIdentity,
+            or_(
+                and_(StaffUser.phone != "", ChatIdentity.phone == StaffUser.phone),
+                and_(StaffUser.email != "", ChatIdentity.email == StaffUser.email),
+            ),
+        )
+        .where(
+            StaffUser.organisation_id == organisation.id,
+            StaffUser.active == True,  # noqa: E712
+            StaffUser.role.in_([StaffRole.FINANCE, StaffRole.SUPER_ADMIN]),
+        )
+        .order_by(StaffUser.id, ChatIdentity.id)
+    )
+    staff_members: dict[int | None, StaffUser] = {}
+    chats_of: dict[int | None, list[str]] = {}
+    for staff, channel in session.exec(query).all():
+        staff_members[staff.id] = staff
+        channels = chats_of.setdefault(staff.id, [])
+        if channel is not None:
+            channels.append(channel)
     return [
         queue_notice(
             session,
@@ -223,9 +278,12 @@ def queue_staff_payment(
             staff=staff,
             invoice=invoice,
             payload={"payment_id": payment.id},
-            dedupe_key=f"staff_payment:{payment.id}:{staff.id}",
+            dedupe_key=f"staff_payment:{payment.id}:{staff_id}",
+            linked_channels=chats_of[staff_id],
+            add=add,
+            _new_key=True,
         )
-        for staff in finance_staff(session, organisation)
+        for staff_id, staff in staff_members.items()
     ]
 
 

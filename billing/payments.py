@@ -7,11 +7,12 @@ change in the caller's transaction, so they commit together or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert
 from sqlmodel import Session, select
 
 from billing.notices import queue_notice, queue_staff_payment
@@ -23,6 +24,7 @@ from models import (
     Customer,
     Invoice,
     InvoiceStatus,
+    Notice,
     NoticeKind,
     Organisation,
     Payment,
@@ -64,12 +66,18 @@ def _wait_for_organisation(session: Session, company_code: str) -> bool:
     return session.exec(query).first() is not None
 
 
-def _query_bill(
-    session: Session, company_match: Any, identity: Identity, *, lock: bool
-) -> Bill | None:
-    # A customerNo sent as a JSON number lost its leading zeros, so padded forms match too.
-    customer_no = identity.customer_no
-    candidates = sorted({customer_no.zfill(width) for width in range(len(customer_no), 21)})
+@functools.cache
+def _bill_query(*, padded: bool, lock: bool) -> Any:
+    """Build the bill lookup once for each form; the company code and customerNo are bound.
+
+    The exact company code uses the unique index, and padded=True also matches codes stored
+    with leading zeros.
+    """
+    company_code = bindparam("company_code")
+    if padded:
+        company_match = func.ltrim(Organisation.company_code, "0") == company_code
+    else:
+        company_match = Organisation.company_code == company_code
     query = (
         select(VirtualAccount, Invoice, Customer, Organisation)
         .join(Organisation, Organisation.id == VirtualAccount.organisation_id)
@@ -78,13 +86,23 @@ def _query_bill(
         .where(
             company_match,
             VirtualAccount.company_code == Organisation.company_code,
-            VirtualAccount.customer_no.in_(candidates),
+            VirtualAccount.customer_no.in_(bindparam("customer_nos", expanding=True)),
         )
     )
     if lock:
         # Only the VA row: locking the organisation would serialise all its payments.
         query = query.with_for_update(of=VirtualAccount)
-    rows = session.exec(query).all()
+    return query
+
+
+def _query_bill(
+    session: Session, company_code: str, identity: Identity, *, padded: bool, lock: bool
+) -> Bill | None:
+    # A customerNo sent as a JSON number lost its leading zeros, so padded forms match too.
+    customer_no = identity.customer_no
+    candidates = sorted({customer_no.zfill(width) for width in range(len(customer_no), 21)})
+    parameters = {"company_code": company_code, "customer_nos": candidates}
+    rows = session.exec(_bill_query(padded=padded, lock=lock), params=parameters).all()
     if not rows:
         return None
     exact = [row for row in rows if row[0].customer_no == customer_no]
@@ -101,15 +119,13 @@ def find_bill(
     company_code = normalise_company_code(identity.partner_service_id)
     if not connection.serves_company_code(company_code):
         return None
-    # The exact match uses the unique index; codes stored with leading zeros need the second.
-    padded_match = func.ltrim(Organisation.company_code, "0") == company_code
-    for company_match in (Organisation.company_code == company_code, padded_match):
-        bill = _query_bill(session, company_match, identity, lock=lock)
+    for padded in (False, True):
+        bill = _query_bill(session, company_code, identity, padded=padded, lock=lock)
         if bill is not None:
             return bill
     if not _wait_for_organisation(session, company_code):
         return None
-    return _query_bill(session, padded_match, identity, lock=lock)
+    return _query_bill(session, company_code, identity, padded=True, lock=lock)
 
 
 def closed_case(bill: Bill, now: dt.datetime) -> Case | None:
@@ -160,12 +176,15 @@ def decide_inquiry(
     return Case.SUCCESS, bill
 
 
+_EARLIER_PAYMENT = select(Payment).where(
+    Payment.partner_id == bindparam("partner_id"),
+    Payment.payment_request_id == bindparam("request_id"),
+)
+
+
 def _earlier_payment(session: Session, partner_id: str, request_id: str) -> Payment | None:
-    return session.exec(
-        select(Payment).where(
-            Payment.partner_id == partner_id, Payment.payment_request_id == request_id
-        )
-    ).first()
+    parameters = {"partner_id": partner_id, "request_id": request_id}
+    return session.exec(_EARLIER_PAYMENT, params=parameters).first()
 
 
 def decide_payment(
@@ -225,7 +244,11 @@ def record_payment(
     source: str,
     response: dict[str, Any] | None = None,
 ) -> Payment:
-    """Mark the bill paid, add the payment and queue the receipt and the staff notices."""
+    """Mark the bill paid, add the payment and queue the receipt and the staff notices.
+
+    The notices are inserted with one statement and are not added to the session, so the
+    Notice objects keep no ids.
+    """
     account, invoice = bill.account, bill.invoice
     account.status = VAStatus.PAID
     account.closed_at = paid_at
@@ -251,7 +274,7 @@ def record_payment(
     session.add_all([account, invoice, payment])
     session.flush()
 
-    queue_notice(
+    receipt = queue_notice(
         session,
         bill.organisation,
         kind=NoticeKind.RECEIPT,
@@ -260,9 +283,25 @@ def record_payment(
         payload={"payment_id": payment.id, "receipt_number": receipt_number(payment)},
         dedupe_key=f"receipt:{payment.id}",
         now=paid_at,
+        add=False,
+        _new_key=True,
     )
-    queue_staff_payment(session, bill.organisation, invoice, payment)
+    staff_notices = queue_staff_payment(session, bill.organisation, invoice, payment, add=False)
+    _insert_notices(session, [receipt, *staff_notices])
     return payment
+
+
+_NOTICE_COLUMNS = tuple(
+    column.name
+    for column in Notice.__table__.columns  # type: ignore[attr-defined]
+    if column.name != "id"
+)
+
+
+def _insert_notices(session: Session, notices: list[Notice]) -> None:
+    """Insert notices with one executemany, which costs far less than flushing the models."""
+    rows = [{name: getattr(notice, name) for name in _NOTICE_COLUMNS} for notice in notices]
+    session.execute(insert(Notice.__table__), rows)  # type: ignore[attr-defined]
 
 
 def receipt_number(payment: Payment) -> str:

@@ -111,10 +111,11 @@ def _require(data: dict[str, Any], names: tuple[str, ...]) -> None:
 
 
 def _text(data: dict[str, Any], name: str, max_length: int = MAX_TEXT_LENGTH) -> str | None:
+    """Return an optional text field; NUL characters are invalid (PostgreSQL rejects them)."""
     value = data.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > max_length:
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
         raise BodyError(Case.INVALID_FIELD, name)
     return value
 

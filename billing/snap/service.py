@@ -15,15 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from billing.payments import Bill, PaymentOutcome, decide_inquiry, decide_payment
 from billing.snap import codes
 from billing.snap.auth import (
     MAX_EXTERNAL_ID_LENGTH,
+    CredentialCache,
     claim_external_id,
     issue_token,
-    token_client_id,
 )
 from billing.snap.codes import Case
 from billing.snap.connections import Connection, find_connection
@@ -76,6 +77,8 @@ class SnapConfig:
     default_connection: Connection
     timestamp_window_seconds: int = 300
     token_ttl_seconds: int = 900
+    # Shared by the requests of one app, so each app (and each test's app) has its own.
+    credentials: CredentialCache = field(default_factory=CredentialCache, compare=False)
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> Sn
     try:
         with session_scope(write=True) as session:
             response = handler(session, request, config)
-            session.add(_audit_row(service, request, response))
+            _insert_audit_row(session, service, request, response)
     except Exception:
         log.exception(
             "SNAP %s request failed; responding with a general error (external id %s)",
@@ -152,7 +155,7 @@ def _general_error(service: str, request: SnapRequest) -> SnapResponse:
 def _audit_separately(service: str, request: SnapRequest, response: SnapResponse) -> None:
     try:
         with session_scope(write=True) as session:
-            session.add(_audit_row(service, request, response))
+            _insert_audit_row(session, service, request, response)
     except Exception:
         log.exception("Could not store the audit row of a failed SNAP %s request", service)
 
@@ -294,10 +297,11 @@ def _authenticate(
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Rejection(Case.INVALID_TOKEN)
-    client_id = token_client_id(session, token, now=request.received_at)
+    credentials = config.credentials
+    client_id = credentials.token_client_id(session, token, now=request.received_at)
     if client_id is None:
         raise Rejection(Case.INVALID_TOKEN)
-    connection = find_connection(session, client_id, config.default_connection)
+    connection = credentials.connection(session, client_id, config.default_connection)
     if connection is None:
         raise Rejection(Case.INVALID_TOKEN)
     if not _path_matches(request, connection, service):
@@ -455,27 +459,36 @@ def audit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
-def _audit_row(service: str, request: SnapRequest, response: SnapResponse) -> SnapRequestLog:
+def _storable(text: str) -> str:
+    """Replace NUL characters, which PostgreSQL text columns reject, by U+FFFD."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _insert_audit_row(
+    session: Session, service: str, request: SnapRequest, response: SnapResponse
+) -> None:
+    """Insert the audit row of a request with SQLAlchemy Core, which costs less than a model."""
     if request.body_too_large:
         body = f"<body over {MAX_BODY_BYTES} bytes, not kept>"
     else:
-        body = request.body.decode("utf-8", errors="replace")[:MAX_LOGGED_BODY_CHARS]
-        # PostgreSQL text cannot contain NUL characters.
-        body = body.replace("\x00", "\ufffd")
-    return SnapRequestLog(
-        received_at=request.received_at,
-        service=SERVICE_NAMES[service],
-        path=request.relative_path[:255],
-        partner_id=(response.partner_id or request.header("x-partner-id"))[:128] or None,
-        external_id=request.header("x-external-id")[:64] or None,
-        virtual_account_no=(response.virtual_account_no or "").replace(" ", "")[:40] or None,
-        request_id=(response.request_id or "")[:128] or None,
-        headers=audit_headers(request.headers),
-        body=body,
-        http_status=response.status,
-        response_code=str(response.body.get("responseCode", ""))[:7],
-        response=response.logged_body,
-    )
+        body = _storable(request.body.decode("utf-8", errors="replace")[:MAX_LOGGED_BODY_CHARS])
+    partner_id = response.partner_id or request.header("x-partner-id")
+    virtual_account_no = (response.virtual_account_no or "").replace(" ", "")
+    values = {
+        "received_at": request.received_at,
+        "service": SERVICE_NAMES[service],
+        "path": _storable(request.relative_path[:255]),
+        "partner_id": _storable(partner_id[:128]) or None,
+        "external_id": _storable(request.header("x-external-id")[:64]) or None,
+        "virtual_account_no": _storable(virtual_account_no[:40]) or None,
+        "request_id": _storable((response.request_id or "")[:128]) or None,
+        "headers": audit_headers(request.headers),
+        "body": body,
+        "http_status": response.status,
+        "response_code": str(response.body.get("responseCode", ""))[:7],
+        "response": response.logged_body,
+    }
+    session.execute(insert(SnapRequestLog.__table__), values)  # type: ignore[attr-defined]
 
 
 _HANDLERS: dict[str, Handler] = {

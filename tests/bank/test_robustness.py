@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from billing.snap.signature import format_timestamp, hmac_signature, string_to_sign
-from models import Payment, VAStatus, VirtualAccount
+from models import Payment, SnapRequestLog, VAStatus, VirtualAccount
 from models.db import session_scope
 from models.types import utcnow
 from tagih.banksim.client import BankSimulator
@@ -75,6 +75,28 @@ def test_malformed_bodies(bank: BankSimulator, path: str) -> None:
         assert response.status_code == 400, body[:40]
         assert response.json()["responseCode"].startswith("400")
     assert _state() == before
+
+
+def test_nul_characters_rejected_and_audited(bank: BankSimulator) -> None:
+    bill = make_bills(1)[0]
+    payload = bank.payment_payload(bill.va_number, COMPANY_CODE, bill.amount)
+    payload["paymentRequestId"] = "pay\x00ment"
+    body = json.dumps(payload).encode()
+    signed = bank.client.post(
+        PAYMENT, content=body, headers=_signed_headers(bank, PAYMENT, body, "nul-id")
+    )
+    assert signed.json()["responseCode"] == "4002501"
+
+    # Rejected before the body is parsed, so the raw identity is echoed and audited.
+    echoed = {"partnerServiceId": "\x00", "customerNo": "1", "virtualAccountNo": "\x00\x00"}
+    unsigned = bank.client.post(PAYMENT, json=echoed)
+    assert unsigned.json()["responseCode"] == "4012501"
+    assert _state()[0] == 0
+    with session_scope() as session:
+        logged = session.exec(
+            select(SnapRequestLog.virtual_account_no).order_by(SnapRequestLog.id)
+        ).all()
+    assert logged[-1] == "\ufffd\ufffd"
 
 
 def test_huge_body_rejected(bank: BankSimulator) -> None:
