@@ -10,6 +10,10 @@ Two runs per target:
   reports accepted payments per second;
 - fixed rate: RATE requests per second for RATE_SECONDS; reports p50 and p99 latency.
 
+Each run also reports the 1-minute load average at its end and the server process's CPU
+time per response (user + system, read from /proc on Linux), which depends far less on
+other work on the machine than throughput does.
+
 PostgreSQL is measured when BENCH_DATABASE_URL or TEST_DATABASE_URL names a server; the
 benchmark creates and drops its own database there.
 """
@@ -27,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +65,8 @@ class Run:
     seconds: float
     latencies_ms: list[float]
     failures: Counter[str] = field(default_factory=Counter)  # response code or error name
+    load_average: float = float("nan")  # 1-minute load average when the run ended
+    server_cpu_seconds: float = float("nan")  # the server process's CPU time during the run
 
     @property
     def per_second(self) -> float:
@@ -72,12 +79,33 @@ class Run:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
     def line(self) -> str:
+        cpu_ms = 1000 * self.server_cpu_seconds / self.requests if self.requests else 0.0
         return (
             f"{self.label:<34} {self.requests:>6} req  {self.accepted:>6} ok  "
             f"{self.per_second:8.1f}/s  p50 {self.percentile(0.50):7.1f} ms  "
-            f"p99 {self.percentile(0.99):7.1f} ms"
+            f"p99 {self.percentile(0.99):7.1f} ms  server CPU {cpu_ms:5.2f} ms/req  "
+            f"load {self.load_average:4.2f}"
             + (f"  failures {dict(self.failures)}" if self.failures else "")
         )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """Return a process's user + system CPU time from /proc, or NaN where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    # utime and stime are fields 14 and 15 of the stat line, counted in clock ticks.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(pid: int, run_once: Callable[[], Run]) -> Run:
+    """Run the load once and add the server's CPU time and the load average to the result."""
+    before = _cpu_seconds(pid)
+    run = run_once()
+    run.server_cpu_seconds = _cpu_seconds(pid) - before
+    run.load_average = os.getloadavg()[0]
+    return run
 
 
 def _free_port() -> int:
@@ -244,9 +272,15 @@ def _measure_tagih(name: str, database_url: str, key_file: Path) -> list[Run]:
         os.environ["SNAP_DEV_KEY_FILE"] = str(key_file)
         # Each run is signed just before it starts, so no X-TIMESTAMP leaves the window.
         requests = _signed_requests(base, numbers[:SATURATION_REQUESTS])
-        saturation = asyncio.run(_saturate(base + PAYMENT_PATH, requests, f"{name} saturation"))
+        saturation = _measured(
+            process.pid,
+            lambda: asyncio.run(_saturate(base + PAYMENT_PATH, requests, f"{name} saturation")),
+        )
         requests = _signed_requests(base, numbers[SATURATION_REQUESTS:])
-        rate = asyncio.run(_fixed_rate(base + PAYMENT_PATH, requests, f"{name} at {RATE}/s"))
+        rate = _measured(
+            process.pid,
+            lambda: asyncio.run(_fixed_rate(base + PAYMENT_PATH, requests, f"{name} at {RATE}/s")),
+        )
     finally:
         process.terminate()
         process.wait(30)
@@ -278,13 +312,21 @@ def _measure_bare(folder: Path) -> list[Run]:
         requests = [(body, {"Content-Type": "application/json"})] * (
             SATURATION_REQUESTS + RATE * RATE_SECONDS
         )
-        saturation = asyncio.run(
-            _saturate(base + "/bare", requests[:SATURATION_REQUESTS], "bare FastAPI saturation")
+        saturation = _measured(
+            process.pid,
+            lambda: asyncio.run(
+                _saturate(
+                    base + "/bare", requests[:SATURATION_REQUESTS], "bare FastAPI saturation"
+                )
+            ),
         )
-        rate = asyncio.run(
-            _fixed_rate(
-                base + "/bare", requests[SATURATION_REQUESTS:], f"bare FastAPI at {RATE}/s"
-            )
+        rate = _measured(
+            process.pid,
+            lambda: asyncio.run(
+                _fixed_rate(
+                    base + "/bare", requests[SATURATION_REQUESTS:], f"bare FastAPI at {RATE}/s"
+                )
+            ),
         )
     finally:
         process.terminate()
