@@ -1,4 +1,4 @@
-"""Files sent in school chats: calendar sheets and news photos, by role and state."""
+"""Files sent in school chats: calendar sheets, news photos and staff sheets, by role and state."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from PIL import Image
 from sqlmodel import select
 
 from bot.core import IncomingDocument
-from models import CalendarEvent, NewsPost, Notice, NoticeKind
+from models import CalendarEvent, NewsPost, Notice, NoticeKind, StaffRole, StaffUser
 from models.db import session_scope
 from tests.school.conftest import School, seed_school
-from tests.school.test_chat import ADMIN, CHANNELS, PARENT, TEACHER, Chat, _chat
+from tests.school.test_chat import ADMIN, CHANNELS, PARENT, SUPER_ADMIN, TEACHER, Chat, _chat
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KEMAH_ROW: list[object] = ["Kemah", None, dt.date(2027, 8, 1), None, None, None]
@@ -39,6 +39,23 @@ def _events_sheet(rows: list[list[object]]) -> bytes:
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+def _staff_sheet(rows: list[list[object]]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Nama", "No HP", "Email", "Peran", "Kelas"])
+    for row in rows:
+        sheet.append(row)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def _staff_names() -> list[str]:
+    with session_scope() as session:
+        members = session.exec(select(StaffUser).order_by(StaffUser.id)).all()
+        return [member.name for member in members]
 
 
 def _png() -> bytes:
@@ -169,3 +186,85 @@ async def test_parent_file_rejected(school_chat: School, channel: str) -> None:
     await _send_file(chat, "foto.png", _png(), "image/png")
 
     assert "Hanya staf yang mengunggah tagihan" in chat.text()
+
+
+WATI_ROW: list[object] = ["Bu Wati", "0813-1111-2222", None, "guru", "7a, 7B"]
+
+
+async def test_super_admin_imports_staff_sheet(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, SUPER_ADMIN)
+    await chat.tap("Staf")
+    await chat.tap("Impor sheet staf")
+    assert "Kirim sheet staf (.xlsx)" in chat.text()
+    content = _staff_sheet(
+        [
+            WATI_ROW,
+            ["Pak Dedi", None, "dedi@example.com", "keuangan", None],
+            ["Pak Joko", "081200000004", None, "guru", "7A; 8A"],  # changes the existing entry
+        ]
+    )
+    await _send_file(chat, "staf.xlsx", content, XLSX)
+
+    assert "Staf yang ditambahkan: 2. Staf yang diubah: 1." in chat.text()
+    with session_scope() as session:
+        wati = session.exec(select(StaffUser).where(StaffUser.name == "Bu Wati")).one()
+        dedi = session.exec(select(StaffUser).where(StaffUser.name == "Pak Dedi")).one()
+        joko = session.exec(select(StaffUser).where(StaffUser.name == "Pak Joko")).one()
+    assert wati.phone == "+6281311112222"
+    assert wati.classes == ["7A", "7B"]
+    assert dedi.email == "dedi@example.com"
+    assert dedi.role == StaffRole.FINANCE
+    assert joko.classes == ["7A", "8A"]
+
+
+async def test_staff_sheet_bad_row_saves_nothing(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, SUPER_ADMIN)
+    await chat.tap("Staf")
+    await chat.tap("Impor sheet staf")
+    names_before = _staff_names()
+    content = _staff_sheet(
+        [
+            WATI_ROW,
+            ["Pak Dedi", "081311113333", None, "kepala", None],
+            ["Bu Tini", "081311114444", None, "guru", None],
+        ]
+    )
+    await _send_file(chat, "staf.xlsx", content, XLSX)
+
+    text = chat.text()
+    assert "Tidak ada yang disimpan. Baris bermasalah: 2." in text
+    assert "Baris 3, peran: Peran kepala tidak valid" in text
+    assert "Baris 4, kelas: Guru Bu Tini perlu paling sedikit satu kelas" in text
+    assert "Kirim file yang sudah diperbaiki" in text
+    assert _staff_names() == names_before  # the valid first row is not saved either
+
+    # Still waiting: the corrected sheet is taken without starting over.
+    await _send_file(chat, "staf.xlsx", _staff_sheet([WATI_ROW]), XLSX)
+    assert "Staf yang ditambahkan: 1. Staf yang diubah: 0." in chat.text()
+    assert _staff_names() == [*names_before, "Bu Wati"]
+
+
+async def test_staff_sheet_problems_in_english(database: str, channel: str) -> None:
+    seed_school(language="en")
+    chat = await _chat(channel, SUPER_ADMIN)
+    await chat.tap("Staff")
+    await chat.tap("Import staff sheet")
+    content = _staff_sheet([["Bu Wati", "0813 1111 2222x", None, "teacher", "7A"]])
+    await _send_file(chat, "staff.xlsx", content, XLSX)
+
+    text = chat.text()
+    assert "Nothing was saved. Rows with problems: 1." in text
+    assert (
+        "Row 2, phone number: The phone number 0813 1111 2222x is not a valid mobile number"
+        in text
+    )
+
+
+async def test_teacher_staff_sheet_not_imported(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, TEACHER)
+    await _send_file(chat, "staf.xlsx", _staff_sheet([WATI_ROW]), XLSX)
+
+    text = chat.text()
+    assert "pilih Tambah kegiatan, lalu Impor sheet kalender" in text
+    assert "Impor sheet staf" not in text  # the hint is only for the super admin
+    assert "Bu Wati" not in _staff_names()

@@ -63,8 +63,10 @@ from bot.flows.school.students import (
     students_menu,
 )
 from bot.flows.school.uploads import (
+    FILE_STATES,
     ask_event_sheet,
     ask_news_photo,
+    ask_staff_sheet,
     remind_file_awaited,
     school_document,
 )
@@ -116,6 +118,7 @@ BUTTONS = {
     Key.PARENT_LINK: parent_link,
     Key.EVENT_SHEET: ask_event_sheet,
     Key.NEWS_PHOTO: ask_news_photo,
+    Key.STAFF_SHEET: ask_staff_sheet,
 }
 
 
@@ -141,6 +144,7 @@ TYPED = {
     SchoolState.ARCHIVE_NIS: archive_nis_typed,
     SchoolState.EVENT_SHEET: remind_file_awaited,
     SchoolState.NEWS_PHOTO: remind_file_awaited,
+    SchoolState.STAFF_SHEET: remind_file_awaited,
 }
 
 
@@ -162,8 +166,11 @@ def register() -> None:
         registry.register_state_handler(state, asking_again(handler))
     for pattern, handler, action in PHRASES:
         registry.register_phrase(pattern, handler, action=action)
-    # Admins and teachers have no bill upload rights, so this is their document handler.
-    # NOTE: the core picks a document handler by role alone, and the bill sheet handler
-    # comes first for roles allowed to upload bills. So a super admin's files always go
-    # to the bill upload, and staff sheets cannot be sent in chat yet.
-    registry.register_document_handler(school_document, action=Action.CALENDAR_EDIT)
+    # Files sent while a school state awaits one come here before the sheet upload of
+    # bot.flows.merchant. Other files go to that upload first and come here only when it
+    # declines them or the role may not use it, as for teachers.
+    registry.register_document_handler(
+        school_document,
+        action=(Action.CALENDAR_EDIT, Action.NEWS_POST, Action.STAFF_MANAGE),
+        states=[str(state) for state in FILE_STATES],
+    )

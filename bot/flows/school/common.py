@@ -55,6 +55,7 @@ class SchoolState(StrEnum):
     ARCHIVE_NIS = "school_archive_nis"
     EVENT_SHEET = "school_event_sheet"
     NEWS_PHOTO = "school_news_photo"
+    STAFF_SHEET = "school_staff_sheet"
 
 
 class Key(StrEnum):
@@ -87,6 +88,7 @@ class Key(StrEnum):
     PARENT_LINK = "s_parent_link"  # value: student id, 0 to ask for the NIS
     EVENT_SHEET = "s_ev_sheet"
     NEWS_PHOTO = "s_news_photo"
+    STAFF_SHEET = "s_staff_sheet"
 
 
 def key_button(title: str, key: Key, value: int | None = None) -> Button:

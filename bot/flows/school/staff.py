@@ -32,7 +32,10 @@ async def staff_menu(turn: Turn) -> Step:
 
     lines = [tr(turn.language, "Staff of {school}:", school=turn.org.name)]
     lines += [_staff_line(turn, member) for member in members]
-    buttons = [key_button(tr(turn.language, "Add staff"), Key.STAFF_ADD)]
+    buttons = [
+        key_button(tr(turn.language, "Add staff"), Key.STAFF_ADD),
+        key_button(tr(turn.language, "Import staff sheet"), Key.STAFF_SHEET),
+    ]
     buttons += [
         key_button(member.name or member.phone or "-", Key.STAFF_PICK, member.id)
         for member in members[:MAX_STAFF_BUTTONS]

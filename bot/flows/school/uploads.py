@@ -1,7 +1,7 @@
-"""Files that admins and teachers send in chat: calendar sheets and news photos.
+"""Files that staff send in chat: calendar sheets, news photos and staff sheets.
 
-The core hands every document of these roles to `school_document`, which picks the step
-by the state that awaits the file. Each step runs in a savepoint, so a rejected file
+The core hands documents sent in the states below to `school_document`, which picks the
+step by the state that awaits the file. Each step runs in a savepoint, so a rejected file
 leaves nothing half-saved while the chat stays in its state for the corrected file.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from billing.errors import PermissionDenied, UserError
-from billing.permissions import Action
-from billing.school import calendar, news
+from billing.permissions import Action, is_allowed
+from billing.school import calendar, news, staff
 from billing.school.sheet import RowProblem, SheetRejected
 from bot.core.engine import update_tag
 from bot.core.menu import menu_step
@@ -36,6 +36,23 @@ COLUMN_NAMES = {
     "time": N_("time"),
 }
 
+# Sheet columns named in problem rows, by the field names of billing.school.staff.
+STAFF_COLUMN_NAMES = {
+    "name": N_("name"),
+    "phone": N_("phone number"),
+    "email": N_("e-mail address"),
+    "role": N_("role"),
+    "classes": N_("classes"),
+}
+
+# The states whose documents `school_document` takes before other flows' handlers.
+FILE_STATES = (
+    SchoolState.EVENT_SHEET,
+    SchoolState.EVENT_TITLE,
+    SchoolState.NEWS_PHOTO,
+    SchoolState.STAFF_SHEET,
+)
+
 
 async def ask_event_sheet(turn: Turn) -> Step:
     turn.require(Action.CALENDAR_EDIT)
@@ -46,6 +63,19 @@ async def ask_event_sheet(turn: Turn) -> Step:
         "and optionally Tanggal Selesai, Jam and Kelas (blank: the whole school).",
     )
     return Step([Text(text, (menu_button(turn),))], SchoolState.EVENT_SHEET)
+
+
+async def ask_staff_sheet(turn: Turn) -> Step:
+    turn.require(Action.STAFF_MANAGE)
+
+    text = tr(
+        turn.language,
+        "Send the staff sheet (.xlsx) as a file. Columns: Nama or Name, Peran or Role, "
+        "No HP or Phone, Email, and for teachers Kelas (for example: 7A, 7B). Each row needs "
+        "a phone number or an e-mail address. A row with the phone number or e-mail address "
+        "of current staff changes that entry.",
+    )
+    return Step([Text(text, (menu_button(turn),))], SchoolState.STAFF_SHEET)
 
 
 async def ask_news_photo(turn: Turn) -> Step:
@@ -73,6 +103,8 @@ async def remind_file_awaited(turn: Turn) -> Step:
     """Remind a person who typed text where a file is awaited."""
     if turn.conversation.state == SchoolState.NEWS_PHOTO:
         return Step([_photo_prompt(turn)], SchoolState.NEWS_PHOTO, turn.data)
+    if turn.conversation.state == SchoolState.STAFF_SHEET:
+        return await ask_staff_sheet(turn)
     return await ask_event_sheet(turn)
 
 
@@ -83,11 +115,18 @@ async def school_document(turn: Turn) -> Step:
         return _import_event_sheet(turn)
     if state == SchoolState.NEWS_PHOTO:
         return _post_with_photo(turn)
+    if state == SchoolState.STAFF_SHEET:
+        return _import_staff_sheet(turn)
     intro = tr(
         turn.language,
         "To add events from a sheet, choose Add event, then Import calendar sheet. "
         "To add a photo to news, tap Add photo when you choose its audience.",
     )
+    if turn.membership is not None and is_allowed(turn.membership.role, Action.STAFF_MANAGE):
+        staff_hint = tr(
+            turn.language, "To add staff from a sheet, choose Staff, then Import staff sheet."
+        )
+        intro = f"{intro} {staff_hint}"
     return menu_step(turn, intro)
 
 
@@ -109,7 +148,8 @@ def _import_event_sheet(turn: Turn) -> Step:
             update_tag(turn.inbound),
             len(rejected.result.problems),
         )
-        return _again(turn, _problems_text(turn, rejected), SchoolState.EVENT_SHEET)
+        problems = _problems_text(turn, rejected, COLUMN_NAMES)
+        return _again(turn, problems, SchoolState.EVENT_SHEET)
     except PermissionDenied:
         raise
     except UserError as error:
@@ -120,15 +160,44 @@ def _import_event_sheet(turn: Turn) -> Step:
     return reply_step(turn, done)
 
 
-def _problems_text(turn: Turn, rejected: SheetRejected) -> str:
+def _import_staff_sheet(turn: Turn) -> Step:
+    turn.require(Action.STAFF_MANAGE)
+    actor = acting_staff(turn)
+    try:
+        with turn.session.begin_nested():
+            result = staff.import_staff_sheet(turn.session, turn.org, actor, _content(turn))
+    except SheetRejected as rejected:
+        log.info(
+            "update %s: staff sheet rejected, %d problem rows",
+            update_tag(turn.inbound),
+            len(rejected.result.problems),
+        )
+        problems = _problems_text(turn, rejected, STAFF_COLUMN_NAMES)
+        return _again(turn, problems, SchoolState.STAFF_SHEET)
+    except PermissionDenied:
+        raise
+    except UserError as error:
+        log.info("update %s: staff sheet unusable: %s", update_tag(turn.inbound), error.code)
+        return _again(turn, error.render(turn.language), SchoolState.STAFF_SHEET)
+
+    done = tr(
+        turn.language,
+        "Staff added: {created}. Staff changed: {updated}.",
+        created=result.created,
+        updated=result.updated,
+    )
+    return reply_step(turn, done)
+
+
+def _problems_text(turn: Turn, rejected: SheetRejected, columns: dict[str, str]) -> str:
     lines = [rejected.render(turn.language)]
-    lines += [_problem_line(turn, problem) for problem in rejected.result.problems]
+    lines += [_problem_line(turn, problem, columns) for problem in rejected.result.problems]
     return "\n".join(lines)
 
 
-def _problem_line(turn: Turn, problem: RowProblem) -> str:
+def _problem_line(turn: Turn, problem: RowProblem, columns: dict[str, str]) -> str:
     reason = problem.message.render(turn.language)
-    column = COLUMN_NAMES.get(problem.column)
+    column = columns.get(problem.column)
     if column is None:
         return tr(turn.language, "Row {row}: {reason}", row=problem.row, reason=reason)
     return tr(
