@@ -202,12 +202,12 @@ class SchedulerLock:
             connection.commit()
             if acquired:
                 self.connection = connection
-                log.info("This worker holds the scheduler lock")
+                log.info("This worker has acquired the scheduler lock")
                 return True
             connection.close()
             return False
         except Exception:
-            log.exception("Checking the scheduler lock failed; assuming another worker holds it")
+            log.exception("Checking the scheduler lock failed; assuming another worker has it")
             self.release()
             return False
 

@@ -46,8 +46,8 @@ class Payment(SQLModel, table=True):
     trx_id: str | None = Field(default=None, sa_type=String(128))
     channel_code: str | None = Field(default=None, sa_type=String(32))
     source: str = Field(default="snap", sa_type=String(24))  # snap, inquiry_status, statement
-    # The request as received (headers without secrets, parsed body) and the answer we gave,
-    # so an identical retry gets the original answer again.
+    # The request as received (headers without secrets, parsed body) and the response sent,
+    # so an identical retry gets the original response again.
     raw_request: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     response: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -177,7 +177,8 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError(
                 "TAGIH_ENV=production needs these settings, which are missing or still "
-                "hold the development placeholder: " + ", ".join(missing)
+                "hold the development placeholder: "
+                + ", ".join(missing)
                 + ". Set them in the environment or in .env."
             )
 
@@ -190,7 +191,7 @@ def _placeholders(settings: Settings) -> set[str]:
 
 
 def read_pem(value: str) -> str:
-    """Return PEM text from a setting that holds either the PEM itself or a path to it."""
+    """Return PEM text from a setting that contains either the PEM itself or a path to it."""
     text = value.strip()
     if text.startswith("-----BEGIN"):
         return text.replace("\\n", "\n")

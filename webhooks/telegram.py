@@ -149,7 +149,7 @@ def install(app: FastAPI, settings: Settings) -> None:
             log.warning("telegram webhook: request with a wrong secret token rejected")
             return Response(status_code=403)
         if not initialiser.ready:
-            log.warning("telegram webhook: bot not initialised yet; answered 503")
+            log.warning("telegram webhook: bot not initialised yet; responded 503")
             return Response(status_code=503, headers={"Retry-After": NOT_READY_RETRY_AFTER})
         update = parse_update(await request.body(), application)
         if update is None:

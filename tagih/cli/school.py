@@ -712,6 +712,15 @@ def fees_stop(session: Session, organisation: Organisation, actor: Actor, fee_id
     )
 
 
+def _fee_item_status(item: Any) -> str:
+    """Return "exists", "new" or "no_payer" for one student of a fee run preview."""
+    if item.exists:
+        return "exists"
+    if item.payer:
+        return "new"
+    return "no_payer"
+
+
 def _run_json(preview: fees.FeeRunPreview, issued: int | None = None) -> dict[str, Any]:
     items = [
         {
@@ -721,7 +730,7 @@ def _run_json(preview: fees.FeeRunPreview, issued: int | None = None) -> dict[st
             "payer": i.payer.name if i.payer else None,
             "due_date": i.due_date.isoformat(),
             "total": i.total,
-            "status": "exists" if i.exists else ("new" if i.payer else "no_payer"),
+            "status": _fee_item_status(i),
         }
         for i in preview.items
     ]
