@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlmodel import select
 
@@ -22,6 +18,8 @@ from models.db import session_scope
 from models.types import utcnow
 from tagih.banksim.client import BankSimulator
 from tagih.settings import get_settings, reset_settings_cache
+from tests.fakes.servers import ServerThread
+from tests.fakes.servers import free_port as free_port  # bank tests import it from here
 from webhooks.app import create_app
 
 COMPANY_CODE = "88080"
@@ -86,41 +84,6 @@ def make_bills(count: int, *, amount: int = 350_000, slug: str = "toko-maju") ->
             OpenBill(item.invoice.id, item.invoice.number, item.virtual_account.number, amount)
             for item in issued
         ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerThread:
-    """A real uvicorn server on a free 127.0.0.1 port, in a background thread."""
-
-    def __init__(self, app: FastAPI):
-        self.port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

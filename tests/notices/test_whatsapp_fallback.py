@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from jobs.sender import Sender
 from models import Notice, NoticeAttempt, NoticeStatus
 from models.db import session_scope
 from models.types import utcnow
+from tests.fakes.graph_api import FakeGraphAPI
 from tests.notices.helpers import FakeClock, FakeSmsGateway, issue_bill, link_chat, make_school
 
 DUE = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)
@@ -32,59 +32,13 @@ TEMPLATE_PAUSED = {
 }
 
 
-class FakeGraphApi:
-    """Answers POST /<version>/<phone id>/messages: templates are rejected, text accepted."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.messages.append(body)
-                if body.get("type") == "template":
-                    status, answer = 400, TEMPLATE_PAUSED
-                else:
-                    status = 200
-                    answer = {
-                        "messaging_product": "whatsapp",
-                        "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                        "messages": [{"id": f"wamid.{len(fake.messages)}"}],
-                    }
-                content = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeGraphApi:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def graph(settings_env) -> FakeGraphApi:  # type: ignore[no-untyped-def]
-    with FakeGraphApi() as fake:
+def graph(settings_env) -> Iterator[FakeGraphAPI]:  # type: ignore[no-untyped-def]
+    with FakeGraphAPI("test-token", "1234567890") as fake:
+        fake.template_error = TEMPLATE_PAUSED
         settings_env(
-            whatsapp_token="test-token",
-            whatsapp_phone_id="1234567890",
+            whatsapp_token=fake.token,
+            whatsapp_phone_id=fake.phone_id,
             whatsapp_api_base_url=fake.url,
         )
         yield fake
@@ -107,7 +61,7 @@ def _attempts() -> list[tuple[str, str]]:
     return [(channel, status) for channel, status in rows]
 
 
-async def test_rejected_template_falls_back_to_sms(database: str, graph: FakeGraphApi) -> None:
+async def test_rejected_template_falls_back_to_sms(database: str, graph: FakeGraphAPI) -> None:
     school = make_school()
     issue_bill(school, parent=1, student=2, number="SPP-E", due=DUE)
     gateway = FakeSmsGateway()
@@ -117,8 +71,10 @@ async def test_rejected_template_falls_back_to_sms(database: str, graph: FakeGra
 
     assert result["fallback"] == 1
     assert result["sent"] == 1
-    assert len(graph.messages) == 1
-    template = graph.messages[0]
+    rejected = [call.params for call in graph.calls if call.method == "messages:rejected"]
+    assert len(graph.calls) == 1
+    assert len(rejected) == 1
+    template = rejected[0]
     assert template["type"] == "template"
     assert template["to"] == "6281200000022"
     assert template["template"]["name"] == "tagih_invoice_issued"
@@ -133,7 +89,7 @@ async def test_rejected_template_falls_back_to_sms(database: str, graph: FakeGra
     assert "SPP-E" in body["text"]
 
 
-async def test_open_window_sends_free_text(database: str, graph: FakeGraphApi) -> None:
+async def test_open_window_sends_free_text(database: str, graph: FakeGraphAPI) -> None:
     school = make_school()
     link_chat(
         "+6281200000022",
@@ -148,8 +104,8 @@ async def test_open_window_sends_free_text(database: str, graph: FakeGraphApi) -
     await sender.registry.aclose()
 
     assert result["sent"] == 1
-    assert [message["type"] for message in graph.messages] == ["text"]
-    assert "SPP-E" in graph.messages[0]["text"]["body"]
+    assert [message["type"] for message in graph.messages()] == ["text"]
+    assert "SPP-E" in graph.texts()[0]
     assert _attempts() == [("whatsapp", "sent")]
     assert gateway.accepted == {}
 

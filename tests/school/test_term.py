@@ -22,7 +22,7 @@ from models import (
 from models.db import session_scope
 from tagih.cli.main import cli
 from tagih.settings import get_settings, reset_settings_cache
-from tests.bank.conftest import ServerThread
+from tests.fakes.servers import ServerThread
 from webhooks.app import create_app
 
 SUPER_ADMIN = "081200000001"
