@@ -8,16 +8,19 @@ language, and records the delivery statuses that providers report later.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import importlib
 import io
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from babel.dates import format_date as babel_format_date
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, literal, null, or_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from billing.errors import UserError
@@ -70,6 +73,9 @@ _STATUS_RANK = {
 }
 
 
+NO_CHANNEL_ERROR = "the recipient has no phone, e-mail address or linked chat"
+
+
 class NoticeObsolete(Exception):
     """A queued notice has nothing left to say (every bill it lists was paid or voided)."""
 
@@ -91,7 +97,7 @@ def linked_chats(session: Session, *, phone: str | None, email: str | None) -> l
 
 
 def default_channels(
-    session: Session,
+    session: Session | None,
     *,
     phone: str | None,
     email: str | None,
@@ -106,6 +112,7 @@ def default_channels(
     caller has loaded them already. When it is None they are queried here.
     """
     if linked_channels is None:
+        assert session is not None, "linked_channels or a session is needed"
         identities = linked_chats(session, phone=phone, email=email)
         linked_channels = [identity.channel for identity in identities]
     channels: list[str] = []
@@ -161,47 +168,99 @@ def queue_notice(
     With _new_key=True the caller guarantees that no notice carries the key yet (it holds an
     id created in this transaction), so no lookup is made. linked_channels is passed on to
     default_channels. With add=False the new notice is returned without being added to the
-    session, so the caller can insert several notices in one statement.
+    session.
     """
     if dedupe_key is not None and not _new_key:
         existing = session.exec(select(Notice).where(Notice.dedupe_key == dedupe_key)).first()
         if existing is not None:
             return existing
     person: Customer | StaffUser | None = staff if staff is not None else customer
+    if channels is None and person is not None and linked_channels is None:
+        identities = linked_chats(session, phone=person.phone, email=person.email)
+        linked_channels = [identity.channel for identity in identities]
+    notice = Notice(
+        **notice_row(
+            organisation,
+            kind=kind,
+            person=person,
+            customer_id=customer.id if customer else None,
+            staff_id=staff.id if staff else None,
+            invoice_id=invoice.id if invoice else None,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            channels=channels,
+            linked_channels=linked_channels or (),
+            now=now or utcnow(),
+        )
+    )
+    if add:
+        session.add(notice)
+    return notice
+
+
+class Recipient(Protocol):
+    """The contact details of a customer or staff member that a notice is addressed with."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    language: str | None
+
+
+def notice_row(
+    organisation: Organisation,
+    *,
+    kind: NoticeKind,
+    person: Recipient | None,
+    customer_id: int | None,
+    staff_id: int | None,
+    invoice_id: int | None,
+    payload: dict[str, Any] | None,
+    dedupe_key: str | None,
+    channels: list[str] | None,
+    linked_channels: Iterable[str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Build every column of a new outbox row except its id, for a model or a bulk insert.
+
+    When channels is None they follow from the person's linked chat channels (oldest first),
+    phone and e-mail address and the organisation's channel order. A notice with no channel
+    is stored as failed, so the outbox shows why nobody was told.
+    """
     phone = person.phone if person else None
     email = person.email if person else None
     if channels is None:
         available = (
-            default_channels(session, phone=phone, email=email, linked_channels=linked_channels)
+            default_channels(None, phone=phone, email=email, linked_channels=linked_channels)
             if person
             else []
         )
         channels = organisation_channels(organisation, kind, available)
     language = (person.language if person else None) or organisation.language
-    queued_at = now or utcnow()
-    notice = Notice(
-        organisation_id=organisation.id,
-        kind=kind,
-        dedupe_key=dedupe_key,
-        customer_id=customer.id if customer else None,
-        staff_id=staff.id if staff else None,
-        invoice_id=invoice.id if invoice else None,
-        recipient_name=person.name if person else "",
-        recipient_phone=phone,
-        recipient_email=email,
-        language=normalise_language(language),
-        channels=list(channels),
-        channel=channels[0] if channels else None,
-        payload=payload or {},
-        created_at=queued_at,
-        next_attempt_at=queued_at,
-    )
-    if not channels:
-        notice.status = NoticeStatus.FAILED
-        notice.last_error = "the recipient has no phone, e-mail address or linked chat"
-    if add:
-        session.add(notice)
-    return notice
+    return {
+        "organisation_id": organisation.id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "customer_id": customer_id,
+        "staff_id": staff_id,
+        "invoice_id": invoice_id,
+        "recipient_name": person.name if person else "",
+        "recipient_phone": phone,
+        "recipient_email": email,
+        "language": normalise_language(language),
+        "channels": list(channels),
+        "channel": channels[0] if channels else None,
+        "payload": payload or {},
+        "status": NoticeStatus.PENDING if channels else NoticeStatus.FAILED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "claimed_by": None,
+        "claimed_until": None,
+        "provider_message_id": None,
+        "last_error": None if channels else NO_CHANNEL_ERROR,
+        "created_at": now,
+        "sent_at": None,
+    }
 
 
 def queue_invoice_issued(
@@ -233,22 +292,48 @@ def finance_staff(session: Session, organisation: Organisation) -> list[StaffUse
     return list(session.exec(query).all())
 
 
-def queue_staff_payment(
-    session: Session,
-    organisation: Organisation,
-    invoice: Invoice,
-    payment: Payment,
-    *,
-    add: bool = True,
-) -> list[Notice]:
-    """Tell every finance staff member (and the super admin) that a bill was paid.
+@dataclass(frozen=True)
+class _Person:
+    """A recipient read from a query row rather than a model."""
 
-    One query loads the staff that finance_staff returns together with their linked chats.
-    The dedupe keys hold the id of a payment inserted in this transaction, so they are not
-    looked up. add is passed on to queue_notice.
+    name: str
+    phone: str | None
+    email: str | None
+    language: str | None
+
+
+@functools.cache
+def _payment_recipients_query() -> Any:
+    """Build once the query for the recipients of payment notices and their chat channels.
+
+    Rows with staff_id NULL are the payer's linked chats. The other rows are the finance
+    staff and the super admin, as finance_staff returns them, each with one of its linked
+    chats or a NULL channel. Rows come ordered by staff member, then chat age.
     """
-    query = (
-        select(StaffUser, ChatIdentity.channel)
+    payer_chats = select(
+        null().label("staff_id"),
+        literal("").label("name"),
+        null().label("phone"),
+        null().label("email"),
+        null().label("language"),
+        ChatIdentity.channel,
+        ChatIdentity.id.label("chat_id"),
+    ).where(
+        or_(
+            ChatIdentity.phone == bindparam("payer_phone"),
+            ChatIdentity.email == bindparam("payer_email"),
+        )
+    )
+    staff_chats = (
+        select(
+            StaffUser.id,
+            StaffUser.name,
+            StaffUser.phone,
+            StaffUser.email,
+            StaffUser.language,
+            ChatIdentity.channel,
+            ChatIdentity.id,
+        )
         .outerjoin(
             ChatIdentity,
             or_(
@@ -257,34 +342,79 @@ def queue_staff_payment(
             ),
         )
         .where(
-            StaffUser.organisation_id == organisation.id,
+            StaffUser.organisation_id == bindparam("organisation_id"),
             StaffUser.active == True,  # noqa: E712
             StaffUser.role.in_([StaffRole.FINANCE, StaffRole.SUPER_ADMIN]),
         )
-        .order_by(StaffUser.id, ChatIdentity.id)
     )
-    staff_members: dict[int | None, StaffUser] = {}
-    chats_of: dict[int | None, list[str]] = {}
-    for staff, channel in session.exec(query).all():
-        staff_members[staff.id] = staff
-        channels = chats_of.setdefault(staff.id, [])
-        if channel is not None:
-            channels.append(channel)
-    return [
-        queue_notice(
-            session,
+    union = union_all(payer_chats, staff_chats).subquery()
+    return sa_select(union).order_by(union.c.staff_id.nullsfirst(), union.c.chat_id)
+
+
+def payment_notice_rows(
+    session: Session,
+    organisation: Organisation,
+    customer: Customer,
+    invoice: Invoice,
+    *,
+    payment_id: int,
+    receipt_number: str,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Build the outbox rows of a new payment: the payer's receipt and the staff notices.
+
+    One query loads the payer's linked chats together with the finance staff (and the super
+    admin) and their linked chats. The dedupe keys hold the id of a payment inserted in this
+    transaction, so they are not looked up. The caller inserts the rows.
+    """
+    parameters = {
+        "payer_phone": customer.phone or None,
+        "payer_email": customer.email or None,
+        "organisation_id": organisation.id,
+    }
+    payer_channels: list[str] = []
+    staff_members: dict[int, _Person] = {}
+    chats_of: dict[int, list[str]] = {}
+    for row in session.execute(_payment_recipients_query(), parameters):
+        if row.staff_id is None:
+            payer_channels.append(row.channel)
+            continue
+        if row.staff_id not in staff_members:
+            staff_members[row.staff_id] = _Person(row.name, row.phone, row.email, row.language)
+            chats_of[row.staff_id] = []
+        if row.channel is not None:
+            chats_of[row.staff_id].append(row.channel)
+
+    receipt = notice_row(
+        organisation,
+        kind=NoticeKind.RECEIPT,
+        person=customer,
+        customer_id=customer.id,
+        staff_id=None,
+        invoice_id=invoice.id,
+        payload={"payment_id": payment_id, "receipt_number": receipt_number},
+        dedupe_key=f"receipt:{payment_id}",
+        channels=None,
+        linked_channels=payer_channels,
+        now=now,
+    )
+    staff_notices = [
+        notice_row(
             organisation,
             kind=NoticeKind.STAFF_PAYMENT,
-            staff=staff,
-            invoice=invoice,
-            payload={"payment_id": payment.id},
-            dedupe_key=f"staff_payment:{payment.id}:{staff_id}",
+            person=person,
+            customer_id=None,
+            staff_id=staff_id,
+            invoice_id=invoice.id,
+            payload={"payment_id": payment_id},
+            dedupe_key=f"staff_payment:{payment_id}:{staff_id}",
+            channels=None,
             linked_channels=chats_of[staff_id],
-            add=add,
-            _new_key=True,
+            now=now,
         )
-        for staff_id, staff in staff_members.items()
+        for staff_id, person in staff_members.items()
     ]
+    return [receipt, *staff_notices]
 
 
 # --- Rendering --------------------------------------------------------------------------
