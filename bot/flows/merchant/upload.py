@@ -1,0 +1,124 @@
+"""Sheets sent in chat: the role check, the preview, and a second upload while one waits."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import col, select
+
+from billing.permissions import Action
+from bot.core import registry, services
+from bot.core.callbacks import Op
+from bot.core.engine import update_tag
+from bot.core.menu import button, menu_step, role_name
+from bot.core.states import State
+from bot.core.turn import Step, Turn
+from bot.flows.merchant.common import importable_types, staff_name
+from bot.flows.merchant.preview import preview_step
+from bot.replies import Text
+from locales import N_, tr
+from models import BatchStatus, ImportBatch
+
+log = logging.getLogger(__name__)
+
+REJECTIONS = {
+    "bills": N_(
+        "This is a bill sheet. Issuing bills is a finance task that your role ({role}) "
+        "cannot do, so nothing was saved. Ask finance staff to send the sheet."
+    ),
+    "customers": N_(
+        "This is a customer sheet. Registering customers is an admin task that your role "
+        "({role}) cannot do, so nothing was saved. Ask an admin to send the sheet."
+    ),
+    "students": N_(
+        "This is a student and parent sheet. Registering students and parents is an admin "
+        "task that your role ({role}) cannot do, so nothing was saved. "
+        "Ask an admin to send the sheet."
+    ),
+}
+
+
+async def ask_upload(turn: Turn) -> Step:
+    if not importable_types(turn):
+        turn.require(Action.BILLS_UPLOAD)
+
+    reply = tr(turn.language, "Send the filled sheet (.xlsx) here as a file.")
+    return Step([Text(reply)], State.AWAIT_UPLOAD)
+
+
+async def receive_sheet(turn: Turn) -> Step:
+    """Check an uploaded sheet of any type the role may import and show its preview.
+
+    A file without a recognised header is passed on to the next document handler when the
+    role cannot upload bills, because such staff also send sheets that other flows read.
+    """
+    importable = importable_types(turn)
+    if not importable:
+        turn.require(Action.BILLS_UPLOAD)
+    document = turn.inbound.document
+    assert document is not None and document.content is not None
+    preview = services.preview_upload(
+        turn.session,
+        turn.org,
+        filename=document.filename,
+        content=document.content,
+        uploaded_by=staff_name(turn),
+        language=turn.language,
+        importable=importable,
+    )
+
+    if preview.rejected:
+        assert turn.membership is not None
+        log.info(
+            "update %s: %s sheet rejected for role %s",
+            update_tag(turn.inbound),
+            preview.sheet_type,
+            turn.membership.role,
+        )
+        rejection = REJECTIONS.get(preview.sheet_type or "", REJECTIONS["bills"])
+        role = role_name(turn.membership.role, turn.language)
+        return menu_step(turn, tr(turn.language, rejection, role=role))
+    if preview.file_error is not None:
+        text = tr(turn.language, "I could not read this file: {error}", error=preview.file_error)
+        unrecognised = preview.file_error_code == "sheet.no_header"
+        if unrecognised and "bills" not in importable:
+            log.info("update %s: no sheet header found, file passed on", update_tag(turn.inbound))
+            raise registry.DocumentDeclined(Step([Text(text)]))
+        return Step([Text(text)])
+    earlier = _earlier_preview(turn, preview.batch_id)
+    if earlier is not None and preview.batch_id:
+        return _conflict_step(turn, old=earlier, new=preview.batch_id)
+    return preview_step(turn, preview)
+
+
+def _earlier_preview(turn: Turn, new_batch_id: int | None) -> int | None:
+    """Return this person's latest upload still waiting for an answer, other than the new one.
+
+    The batch table is the record, so a preview still counts after the person used the menu.
+    """
+    query = (
+        select(ImportBatch.id)
+        .where(
+            ImportBatch.organisation_id == turn.org.id,
+            ImportBatch.uploaded_by == staff_name(turn),
+            ImportBatch.status == BatchStatus.PREVIEW,
+            ImportBatch.id != new_batch_id,
+        )
+        .order_by(col(ImportBatch.id).desc())
+    )
+    return turn.session.exec(query).first()
+
+
+def _conflict_step(turn: Turn, *, old: int, new: int) -> Step:
+    text = tr(
+        turn.language,
+        "The preview of your earlier sheet is still waiting for an answer. "
+        "What should happen to it?",
+    )
+    replace = tr(turn.language, "Cancel it, use new")
+    keep = tr(turn.language, "Keep the earlier one")
+    buttons = (
+        button(replace, Op.REPLACE_PREVIEW, key=str(old), value=new),
+        button(keep, Op.KEEP_PREVIEW, key=str(old), value=new),
+    )
+    return Step([Text(text, buttons)], State.PREVIEW_CONFLICT, {"old": old, "new": new})
