@@ -27,6 +27,7 @@ from billing.permissions import Action
 from billing.reminders import is_quiet_hour, reminder_policy
 from billing.school.actors import OPERATOR, Actor, class_key, clean_classes, require_school
 from billing.school.calendar import shift_month
+from billing.school.periods import check_run_period, local_today, run_period_problem
 from billing.school.students import check_classes_exist, payer_for
 from models import (
     Customer,
@@ -238,16 +239,26 @@ def preview_recurring_run(
 
 
 def run_recurring_fees(
-    session: Session, organisation: Organisation, period: str, *, actor: Actor = OPERATOR
+    session: Session,
+    organisation: Organisation,
+    period: str,
+    *,
+    actor: Actor = OPERATOR,
+    allow_past: bool = False,
+    now: dt.datetime | None = None,
 ) -> FeeRunResult:
     """Issue the month's invoices that do not exist yet, each with its VA and notice.
 
     Running a month again creates nothing for students already billed. Students without a
-    parent are left out and listed in the result's preview.
+    parent are left out and listed in the result's preview. Raises the UserError of
+    periods.check_run_period, before anything is written, when a new invoice would be due
+    before the school's date of `now` (default: the current time) and allow_past is False,
+    or when the month is too far ahead.
     """
     # NOTE: a fee added after its month was run is not added to that month's invoices.
     # It starts with the next month, and the preview lists those students as billed.
     preview = preview_recurring_run(session, organisation, period, actor=actor)
+    check_run_period(organisation, preview, allow_past=allow_past, now=now)
     drafts = [
         InvoiceDraft(
             number=item.number,
@@ -414,6 +425,18 @@ def queue_fee_previews(session: Session, organisation: Organisation, *, now: dt.
         if preview_queued_at(session, organisation, period) is not None:
             continue
         preview = preview_recurring_run(session, organisation, period)
+        problem = run_period_problem(
+            year,
+            month,
+            [item.due_date for item in preview.new],
+            today=local_today(organisation, run_at),
+        )
+        if problem is not None:
+            # A fee added after its due day this month starts with the next month.
+            log.info(
+                "School %s: %s is not previewed, because it is past due", organisation.id, period
+            )
+            continue
         payload = fee_preview_payload(preview, run_at.astimezone(schedule.zone).date())
         prefix = _preview_key_prefix(organisation, period)
         for staff in staff_members:
@@ -438,7 +461,9 @@ def run_due_recurring_fees(
 
     The month is taken in the school's time zone. Nothing is billed before the run hour
     on the 1st, before the month's preview has been queued for its lead time, or during
-    quiet hours. A repeated run issues nothing twice.
+    quiet hours. A repeated run issues nothing twice. A month whose new invoices would be
+    due before the date of `now` is skipped, because they would be overdue at once. Staff
+    can still bill it with `tagih school fees run --allow-past`.
     """
     if organisation.kind != OrgKind.SCHOOL:
         return 0
@@ -459,4 +484,22 @@ def run_due_recurring_fees(
     if now < due_at or schedule.is_quiet(now):
         return 0
     _lock_school(session, organisation)
-    return len(run_recurring_fees(session, organisation, period).issued)
+    try:
+        result = run_recurring_fees(session, organisation, period, now=now)
+    except UserError as problem:
+        if problem.code != "school.period_past":
+            raise
+        _log_skipped_month(organisation, period, problem)
+        return 0
+    return len(result.issued)
+
+
+def _log_skipped_month(organisation: Organisation, period: str, problem: UserError) -> None:
+    # NOTE: the scheduler tries every 15 minutes, so a skipped month is logged on each
+    # run until the month ends.
+    log.warning(
+        "Scheduled fee run of school %s skips %s: %s",
+        organisation.id,
+        period,
+        problem.render("en"),
+    )

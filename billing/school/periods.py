@@ -1,24 +1,22 @@
-"""Monthly fee runs that check their month: not past due, not too far ahead."""
+"""The months a fee run may bill: none past due, none too far ahead."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from billing.errors import UserError
 from billing.school.actors import OPERATOR, Actor
-from billing.school.fees import (
-    FeeRunPreview,
-    FeeRunResult,
-    parse_period,
-    preview_recurring_run,
-    run_recurring_fees,
-)
 from models import Organisation
 from models.types import utcnow
+
+if TYPE_CHECKING:
+    # billing.school.fees imports this module to check every run's month.
+    from billing.school.fees import FeeRunPreview, FeeRunResult
 
 # A run further ahead is most likely a typo in the year, and its bills would stay open
 # for years.
@@ -88,7 +86,7 @@ def check_run_period(
 
     Today is taken in the school's time zone, and only invoices the run would issue count.
     """
-    year, month = parse_period(preview.period)
+    year, month = map(int, preview.period.split("-"))  # preview periods are YYYY-MM
     problem = run_period_problem(
         year,
         month,
@@ -109,12 +107,9 @@ def run_month(
     allow_past: bool = False,
     now: dt.datetime | None = None,
 ) -> FeeRunResult:
-    """Run a month's fees for a person, after check_run_period accepts the month.
+    """Issue a month's fees for a person, which run_recurring_fees checks first."""
+    from billing.school.fees import run_recurring_fees  # fees imports this module
 
-    The command line and chat bill through here. The scheduler calls run_recurring_fees
-    directly, because it bills only the current month.
-    """
-    # TODO: move this check into run_recurring_fees itself, so that no caller can skip it.
-    preview = preview_recurring_run(session, organisation, period, actor=actor)
-    check_run_period(organisation, preview, allow_past=allow_past, now=now)
-    return run_recurring_fees(session, organisation, period, actor=actor)
+    return run_recurring_fees(
+        session, organisation, period, actor=actor, allow_past=allow_past, now=now
+    )

@@ -107,7 +107,7 @@ async def test_nothing_billed_before_first(school: School) -> None:
     _add_spp(school, preferences={"recurring_fee_preview_days": 0})
     with write() as session:
         organisation = organisation_of(session, school)
-        run_recurring_fees(session, organisation, "2027-01")
+        run_recurring_fees(session, organisation, "2027-01", now=jakarta(2027, 1, 1))
 
     assert await _run(jakarta(2027, 1, 31, 20, 45)) == {"previews": 0, "issued": 0}
     assert await _run(jakarta(2027, 2, 1, 8, 45)) == {"previews": 0, "issued": 0}
@@ -118,9 +118,9 @@ async def test_nothing_billed_before_first(school: School) -> None:
 async def test_nothing_billed_in_quiet_hours(school: School) -> None:
     _add_spp(school, preferences={"recurring_fee_preview_days": 0})
 
-    assert await _run(jakarta(2027, 1, 20, 22)) == {"previews": 0, "issued": 0}
-    assert await _run(jakarta(2027, 1, 21, 6, 45)) == {"previews": 0, "issued": 0}
-    assert await _run(jakarta(2027, 1, 21, 7)) == {"previews": 2, "issued": 3}
+    assert await _run(jakarta(2027, 1, 5, 22)) == {"previews": 0, "issued": 0}
+    assert await _run(jakarta(2027, 1, 6, 6, 45)) == {"previews": 0, "issued": 0}
+    assert await _run(jakarta(2027, 1, 6, 7)) == {"previews": 2, "issued": 3}
 
 
 async def test_preview_once_per_month(school: School) -> None:
@@ -214,7 +214,7 @@ async def test_preview_counts_already_billed(school: School) -> None:
         organisation = organisation_of(session, school)
         # Finance bills February by hand and then adds a fee, so February is still
         # unbilled for that fee and its preview lists every student as already billed.
-        run_recurring_fees(session, organisation, "2027-02")
+        run_recurring_fees(session, organisation, "2027-02", now=jakarta(2027, 1, 20))
         add_recurring_fee(
             session,
             organisation,
@@ -289,6 +289,56 @@ async def test_mid_month_fee_bills_current_month(school: School) -> None:
     assert _preview_to("en", "2027-01").payload["run_date"] == "2027-01-08"
     assert await _run(jakarta(2027, 1, 8, 9)) == {"previews": 0, "issued": 3}
     assert _invoice_numbers()[0] == "SPP-2027-01-1001"
+
+
+async def test_job_skips_past_due_month(school: School, caplog: pytest.LogCaptureFixture) -> None:
+    """A run that starts after the month's due day (the worker was down) bills nothing."""
+    _add_spp(school)
+    assert await _run(jakarta(2027, 1, 29, 9)) == {"previews": 2, "issued": 0}
+
+    assert await _run(jakarta(2027, 2, 11, 9)) == {"previews": 0, "issued": 0}
+    assert await _run(jakarta(2027, 2, 11, 9, 15)) == {"previews": 0, "issued": 0}
+    assert _invoice_numbers() == []
+    skips = [record for record in caplog.records if "skips 2027-02" in record.getMessage()]
+    assert skips
+    assert "2027-02-10" in skips[0].getMessage()
+
+    assert await _run(jakarta(2027, 2, 26, 9)) == {"previews": 2, "issued": 0}
+    assert await _run(jakarta(2027, 3, 1, 9)) == {"previews": 0, "issued": 3}
+    assert _invoice_numbers()[0] == "SPP-2027-03-1001"
+
+
+async def test_job_bills_month_on_due_day(school: School) -> None:
+    _add_spp(school)
+    await _run(jakarta(2027, 1, 29, 9))
+
+    assert await _run(jakarta(2027, 2, 10, 23, 45)) == {"previews": 0, "issued": 0}
+    assert await _run(jakarta(2027, 2, 10, 9)) == {"previews": 0, "issued": 3}
+
+
+async def test_fee_after_due_day_not_previewed(school: School) -> None:
+    """A fee added after this month's due day is previewed and billed from next month."""
+    _add_spp(school, preferences={"recurring_fee_preview_days": 0})
+
+    assert await _run(jakarta(2027, 1, 20, 9)) == {"previews": 0, "issued": 0}
+    assert _previews() == []
+    assert _invoice_numbers() == []
+    assert await _run(jakarta(2027, 2, 1, 9)) == {"previews": 2, "issued": 3}
+    assert _invoice_numbers()[0] == "SPP-2027-02-1001"
+
+
+async def test_job_skips_past_month_without_finance(database: str) -> None:
+    """A school without finance staff gets no preview, and its late run is still checked."""
+    school = seed_school()
+    with write() as session:
+        for staff in session.exec(
+            select(StaffUser).where(StaffUser.organisation_id == school.organisation_id)
+        ).all():
+            session.delete(staff)
+    _add_spp(school)
+
+    assert await _run(jakarta(2027, 2, 11, 9)) == {"previews": 0, "issued": 0}
+    assert _invoice_numbers() == []
 
 
 async def test_job_skips_invoice_organisations(database: str) -> None:

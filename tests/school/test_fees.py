@@ -20,6 +20,9 @@ from billing.school.students import add_student, archive_student
 from models import Invoice, InvoiceLine, Notice, NoticeKind, RecurringFee, Student, VirtualAccount
 from tests.school.conftest import School, organisation_of, write
 
+# 15 January 2027 in Jakarta: every month these tests bill is still ahead of it.
+NOW = dt.datetime(2027, 1, 15, 3, 0, tzinfo=dt.UTC)
+
 
 def _add_fees(school: School) -> None:
     finance = school.actors["finance"]
@@ -76,10 +79,10 @@ def test_run_creates_invoices_once(school: School) -> None:
     _add_fees(school)
     with write() as session:
         organisation = organisation_of(session, school)
-        first = run_recurring_fees(session, organisation, "2027-02")
+        first = run_recurring_fees(session, organisation, "2027-02", now=NOW)
     with write() as session:
         organisation = organisation_of(session, school)
-        second = run_recurring_fees(session, organisation, "2027-02")
+        second = run_recurring_fees(session, organisation, "2027-02", now=NOW)
         invoices = session.exec(select(Invoice).order_by(Invoice.number)).all()
         lines = session.exec(select(InvoiceLine)).all()
         accounts = session.exec(select(VirtualAccount)).all()
@@ -105,7 +108,7 @@ def test_run_bills_each_sibling_to_payer(school: School) -> None:
     _add_fees(school)
     with write() as session:
         organisation = organisation_of(session, school)
-        run_recurring_fees(session, organisation, "2027-02")
+        run_recurring_fees(session, organisation, "2027-02", now=NOW)
         invoices = session.exec(select(Invoice)).all()
     by_student = {i.student_id: i for i in invoices}
     ani, bayu = by_student[school.students["1001"]], by_student[school.students["1002"]]
@@ -125,7 +128,7 @@ def test_run_skips_archived_students(school: School) -> None:
             school.actors["admin"],
             session.get(Student, school.students["1003"]),
         )
-        result = run_recurring_fees(session, organisation, "2027-03")
+        result = run_recurring_fees(session, organisation, "2027-03", now=NOW)
     assert {item.invoice.student_id for item in result.issued} == {
         school.students["1001"],
         school.students["1002"],
@@ -179,15 +182,17 @@ def test_fees_need_finance(school: School, role: str) -> None:
         with pytest.raises(PermissionDenied):
             preview_recurring_run(session, organisation, "2027-02", actor=school.actors[role])
         with pytest.raises(PermissionDenied):
-            run_recurring_fees(session, organisation, "2027-02", actor=school.actors[role])
+            run_recurring_fees(
+                session, organisation, "2027-02", actor=school.actors[role], now=NOW
+            )
 
 
 def test_parent_bills_grouped_by_child(school: School) -> None:
     _add_fees(school)
     with write() as session:
         organisation = organisation_of(session, school)
-        run_recurring_fees(session, organisation, "2027-02")
-        run_recurring_fees(session, organisation, "2027-03")
+        run_recurring_fees(session, organisation, "2027-02", now=NOW)
+        run_recurring_fees(session, organisation, "2027-03", now=NOW)
         ani_bills = open_bills_for_parent(session, school.parents["Ibu Ani"])
         bayu_father = open_bills_for_parent(session, school.parents["Mr Bayu"])
         paid = session.exec(select(Invoice).where(Invoice.number == "SPP-2027-02-1001")).one()
