@@ -4,8 +4,9 @@ An uploaded ".xlsx" may be a CSV, an HTML page, an old .xls, an .ods, a password
 file, a truncated download or a decompression bomb. `open_workbook` rejects each with a
 specific SheetFileError. For a real .xlsx it checks the zip directory (sizes and
 compression ratios) first. Then it inflates every member with a hard cap and scans the
-worksheet XML for what python-calamine does not report: hidden rows, formulas without a
-cached value, the last row with a value, and the widest column.
+worksheet XML for what python-calamine does not report: hidden rows and columns, formulas
+without a cached value, number formats that add leading zeros, the last row with a value,
+and the widest column.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from xml.etree import ElementTree
 import python_calamine
 
 from billing.errors import UserError
+from billing.sheets.formats import identifier_styles
 from locales import N_, Msg, msg
 from tagih.settings import Settings
 
@@ -31,6 +33,11 @@ RATIO_CHECK_MIN_BYTES = 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 # Workbook parts read with ElementTree are small; larger ones are refused as damaged.
 MAX_PART_BYTES = 4 * 1024 * 1024
+# Styles grow with every cell format a file ever used; larger ones are not read for formats.
+MAX_STYLES_BYTES = 16 * 1024 * 1024
+# Excel's last column, XFD.
+MAX_COLUMN = 16384
+STYLES_RELATION = "/relationships/styles"
 
 _ROW_TAG = re.compile(rb"<row\b([^>]*?)(/?)>")
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
@@ -41,6 +48,14 @@ _FORMULA_NO_VALUE = re.compile(
     rb"(<v\s*/>|<v>\s*</v>)?\s*</c>"
 )
 _WIDE_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{2,3})\d+"')
+# Column settings in <cols>: "<col min="3" max="5" hidden="1" .../>". `\b` keeps out <cols>.
+_COLUMN_TAG = re.compile(rb"<col\b([^>]*)>")
+_COLUMN_MIN = re.compile(rb'\bmin="(\d+)"')
+_COLUMN_MAX = re.compile(rb'\bmax="(\d+)"')
+# Excel shows a column of width 0 exactly as a hidden one.
+_ZERO_WIDTH = re.compile(rb'\bwidth="0+(?:\.0*)?"')
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_CELL_STYLE = re.compile(rb'\bs="(\d+)"')
 
 
 class SheetFileError(UserError):
@@ -55,6 +70,10 @@ class SheetLayout:
     member: str
     hidden: bool = False
     hidden_rows: set[int] = field(default_factory=set)
+    hidden_columns: set[int] = field(default_factory=set)
+    # The format codes ("000000000") that change how a whole number reads, by column and
+    # then by row. Only cells with a value are listed.
+    display_formats: dict[int, dict[int, str]] = field(default_factory=dict)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
     last_row: int = 0
     max_column: int = 0
@@ -101,8 +120,9 @@ def open_workbook(filename: str, content: bytes, settings: Settings) -> Workbook
         names = set(archive.namelist())
         if "xl/workbook.xml" not in names:
             raise _other_zip_error(filename, archive, names)
-        layouts, date1904 = _read_workbook_parts(filename, archive)
-        _scan_members(filename, archive, layouts, settings)
+        layouts, date1904, styles_member = _read_workbook_parts(filename, archive)
+        styles = _read_identifier_styles(filename, archive, styles_member)
+        _scan_members(filename, archive, layouts, styles, settings)
     try:
         reader = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
     except python_calamine.PasswordError:
@@ -250,8 +270,8 @@ def _local(name: str) -> str:
 
 def _read_workbook_parts(
     filename: str, archive: zipfile.ZipFile
-) -> tuple[list[SheetLayout], bool]:
-    """Return each worksheet's name, zip member and visibility, and the date system.
+) -> tuple[list[SheetLayout], bool, str]:
+    """Return each worksheet's name, zip member and visibility, the date system and styles.
 
     Elements are matched by local name, so Strict Open XML files (another namespace) read
     the same as the usual Transitional ones.
@@ -263,6 +283,7 @@ def _read_workbook_parts(
         for element in workbook.iter()
     )
     targets: dict[str, str] = {}
+    styles_member = "xl/styles.xml"
     if "xl/_rels/workbook.xml.rels" in archive.namelist():
         relations = _read_part(filename, archive, "xl/_rels/workbook.xml.rels")
         for relation in relations.iter():
@@ -271,6 +292,8 @@ def _read_workbook_parts(
             target = relation.get("Target", "")
             path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
             targets[relation.get("Id", "")] = str(PurePosixPath(path))
+            if relation.get("Type", "").endswith(STYLES_RELATION):
+                styles_member = targets[relation.get("Id", "")]
     layouts = []
     for sheet in workbook.iter():
         if _local(sheet.tag) != "sheet":
@@ -283,11 +306,34 @@ def _read_workbook_parts(
                 hidden=sheet.get("state", "visible") != "visible",
             )
         )
-    return layouts, date1904
+    return layouts, date1904, styles_member
+
+
+def _read_identifier_styles(
+    filename: str, archive: zipfile.ZipFile, member: str
+) -> dict[int, str]:
+    """Return the cell styles whose number format changes how a whole number reads."""
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        return {}
+    if info.file_size > MAX_STYLES_BYTES:
+        # NOTE: such a file keeps its cell values, but zeros that only its number formats
+        # show (identifiers formatted "000000000") are not restored.
+        return {}
+    try:
+        styles = ElementTree.fromstring(archive.read(info))
+    except (ElementTree.ParseError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+        raise _damaged(filename) from None
+    return identifier_styles(styles)
 
 
 def _scan_members(
-    filename: str, archive: zipfile.ZipFile, layouts: list[SheetLayout], settings: Settings
+    filename: str,
+    archive: zipfile.ZipFile,
+    layouts: list[SheetLayout],
+    styles: dict[int, str],
+    settings: Settings,
 ) -> None:
     """Inflate every member under a hard cap, scanning worksheets on the way.
 
@@ -297,7 +343,7 @@ def _scan_members(
     budget = settings.sheet_max_uncompressed_bytes
     for info in archive.infolist():
         layout = by_member.get(info.filename)
-        scanner = _WorksheetScanner(layout) if layout else None
+        scanner = _WorksheetScanner(layout, styles) if layout else None
         produced = 0
         try:
             with archive.open(info) as stream:
@@ -348,15 +394,32 @@ def _too_many_columns(filename: str, layout: SheetLayout, limit: int) -> SheetFi
     )
 
 
+def _styled_cell_pattern(styles: dict[int, str]) -> re.Pattern[bytes] | None:
+    """Match the start tag of a cell with content whose style is one of `styles`.
+
+    Empty cells (`<c .../>`) never match, so a column formatted down to row 1,048,576
+    adds nothing. A cell without an `s` attribute has style 0.
+    """
+    if not styles:
+        return None
+    if 0 in styles:
+        return re.compile(rb"<c\b([^>]*?)(?<!/)>")
+    alternatives = b"|".join(str(style).encode() for style in sorted(styles))
+    return re.compile(rb'<c\b([^>]*?\bs="(?:' + alternatives + rb')"[^>]*?)(?<!/)>')
+
+
 class _WorksheetScanner:
-    """Collect hidden rows, formulas without a cached value and the used extent from XML chunks.
+    """Collect hidden rows and columns, formulas without a cached value, identifier formats
+    and the used extent from XML chunks.
 
     Input is cut at the last `<row` tag, so each scanned piece contains whole rows.
     """
 
-    def __init__(self, layout: SheetLayout):
+    def __init__(self, layout: SheetLayout, styles: dict[int, str]):
         self.layout = layout
         self.pending = b""
+        self.styles = styles
+        self.styled_cell = _styled_cell_pattern(styles)
 
     def feed(self, chunk: bytes) -> None:
         buffer = self.pending + chunk
@@ -407,6 +470,36 @@ class _WorksheetScanner:
                 )
         for match in _WIDE_COLUMN.finditer(piece):
             layout.max_column = max(layout.max_column, column_number(match.group(1).decode()))
+        if b"<col" in piece:
+            self._scan_columns(piece)
+        if self.styled_cell is not None:
+            self._scan_formats(piece, self.styled_cell)
+
+    def _scan_columns(self, piece: bytes) -> None:
+        for match in _COLUMN_TAG.finditer(piece):
+            attributes = match.group(1)
+            if not (_HIDDEN.search(attributes) or _ZERO_WIDTH.search(attributes)):
+                continue
+            first = _COLUMN_MIN.search(attributes)
+            last = _COLUMN_MAX.search(attributes)
+            if first is None or last is None:
+                continue
+            columns = range(max(int(first.group(1)), 1), min(int(last.group(1)), MAX_COLUMN) + 1)
+            self.layout.hidden_columns.update(columns)
+
+    def _scan_formats(self, piece: bytes, pattern: re.Pattern[bytes]) -> None:
+        formats = self.layout.display_formats
+        for match in pattern.finditer(piece):
+            attributes = match.group(1)
+            style = _CELL_STYLE.search(attributes)
+            code = self.styles.get(int(style.group(1)) if style else 0)
+            if code is None:
+                continue
+            reference = _CELL_REF.search(attributes)
+            if reference is None:
+                continue
+            column = column_number(reference.group(1).decode())
+            formats.setdefault(column, {})[int(reference.group(2))] = code
 
 
 def column_number(letters: str) -> int:

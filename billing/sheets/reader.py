@@ -1,9 +1,10 @@
 """Reading the data rows of a checked workbook: sheet choice, header, merges, hidden rows.
 
 Rows keep the numbers the user sees in Excel (1-based). A vertically merged cell's value is
-copied into every row of the merge. The reader also records the problems that belong to
-the sheet rather than to one field: hidden rows, formulas without a cached value, and
-TOTAL or signature rows below the data.
+copied into every row of the merge, and identifier numbers get back the leading zeros their
+number format shows. The reader also records the problems that belong to the sheet rather
+than to one field: hidden rows and columns, formulas without a cached value, and TOTAL or
+signature rows below the data.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import python_calamine
 
+from billing.sheets.formats import format_whole_number
 from billing.sheets.headers import Field, HeaderMap, SheetType, find_header
 from billing.sheets.intake import SheetFileError, SheetLayout, Workbook, column_letter
 from billing.sheets.result import Problem
@@ -35,6 +37,11 @@ _FOOTER = re.compile(
     re.IGNORECASE,
 )
 DEADLINE_CHECK_ROWS = 2000
+# Columns whose numbers are identifiers, read as the text Excel shows, never as amounts.
+IDENTIFIER_FIELDS = (Field.NUMBER, Field.NIS, Field.PHONE, Field.PARENT_PHONE,
+                     Field.PARENT2_PHONE)  # fmt: skip
+# Rows named in one message before the list is cut short.
+LISTED_ROWS = 10
 
 
 class FormulaWithoutValue:
@@ -52,6 +59,7 @@ class DataRow:
     number: int  # Excel row
     cells: list[Any]
     merged: set[int] | None = None  # columns whose value was copied from a merge above
+    blocked: bool = False  # a sheet-level error covers the row, so it is never imported
 
 
 @dataclass
@@ -90,7 +98,7 @@ class RowReader:
         self.data = data
         self.row = row
         self.problems = problems
-        self.failed = False
+        self.failed = row.blocked
         self.columns = data.header.columns
         self.cells = row.cells
 
@@ -200,8 +208,10 @@ def read_sheet(
         if found is None:
             continue
         header, kind = found
+        _restore_identifiers(rows, header, layout)
         merged = _merged_below(sheet.merged_cell_ranges or [], rows, header.row)
         data_rows = _data_rows(layout, rows, header, merged, problems, deadline)
+        _report_hidden_columns(layout, header, data_rows, problems)
         chosen = SheetData(layout.name, header, kind, data_rows, workbook.date1904, layout)
     if chosen is not None:
         return chosen
@@ -314,6 +324,90 @@ def _data_rows(
         cells = _mark_formulas(layout, number, cells, header, used, problems)
         data.append(DataRow(number, cells, set(filled) if filled else None))
     return data
+
+
+def _restore_identifiers(rows: list[list[Any]], header: HeaderMap, layout: SheetLayout) -> None:
+    """Replace identifier numbers below the header with the text their number format shows.
+
+    A phone stored as 81234567890 in a cell formatted "0###########" reads "081234567890",
+    and a NIS stored as 812345 formatted "000000000" reads "000812345".
+    """
+    if not layout.display_formats:
+        return
+    for name in IDENTIFIER_FIELDS:
+        index = header.columns.get(name)
+        formats = layout.display_formats.get(index + 1) if index is not None else None
+        if index is None or not formats:
+            continue
+        for number, code in formats.items():
+            if number <= header.row or number > len(rows) or index >= len(rows[number - 1]):
+                continue
+            value = rows[number - 1][index]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if not float(value).is_integer():
+                continue
+            text = format_whole_number(int(value), code)
+            if text is not None:
+                rows[number - 1][index] = text
+
+
+def _report_hidden_columns(
+    layout: SheetLayout, header: HeaderMap, data: list[DataRow], problems: Problems
+) -> None:
+    """Report each hidden column that contains values in data rows, and block those rows.
+
+    A hidden column is read like any other, so its values would be imported (or ignored)
+    without anyone seeing them. Hidden columns without values below the header pass.
+    """
+    if not layout.hidden_columns or not data:
+        return
+    width = max(len(row.cells) for row in data)
+    for column in sorted(c for c in layout.hidden_columns if c <= width):
+        index = column - 1
+        rows = [row for row in data if _has_value(layout, row, index)]
+        if not rows:
+            continue
+        for row in rows:
+            row.blocked = True
+        letter = column_letter(column)
+        title = header.title(index)
+        numbers = [row.number for row in rows]
+        label = f"{letter} ({title})" if title else letter
+        if len(numbers) == 1:
+            message = msg(
+                "Column {column} is hidden but contains a value in row {row}. Unhide it and "
+                "check it, or delete it if its values should not be imported.",
+                column=label,
+                row=numbers[0],
+            )
+        else:
+            message = msg(
+                "Column {column} is hidden but contains values in {count} rows: {rows}. Unhide "
+                "it and check it, or delete it if its values should not be imported.",
+                column=label,
+                count=len(numbers),
+                rows=_row_list(numbers),
+            )
+        problems.error(
+            "sheet.hidden_column",
+            message,
+            row=numbers[0],
+            column=title or None,
+            cell=f"{letter}{numbers[0]}",
+            rows=numbers,
+        )
+
+
+def _has_value(layout: SheetLayout, row: DataRow, index: int) -> bool:
+    if index < len(row.cells) and not _blank_cell(row.cells[index]):
+        return True
+    return (row.number, index + 1) in layout.formulas_without_value
+
+
+def _row_list(numbers: list[int]) -> str:
+    shown = ", ".join(str(number) for number in numbers[:LISTED_ROWS])
+    return shown + (", …" if len(numbers) > LISTED_ROWS else "")
 
 
 def _key_columns(header: HeaderMap) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,22 @@ def xlsx(rows: list[list[Any]], *, title: str = "Tagihan", edit: Callable | None
         edit(workbook, sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite_member(content: bytes, member: str, change: Callable[[bytes], bytes]) -> bytes:
+    """Return a copy of an .xlsx whose zip member `member` went through `change`.
+
+    For what openpyxl never writes: zero column widths, odd attribute orders, styles.
+    """
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == member:
+                data = change(data)
+            target.writestr(info.filename, data)
     return buffer.getvalue()
 
 

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from tests.sheets.conftest import BILL_HEADER, bill_row, read, xlsx
+from tests.sheets.conftest import BILL_HEADER, bill_row, read, rewrite_member, xlsx
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -32,15 +32,7 @@ def _baseline() -> bytes:
 
 def _rewrite_sheet(content: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
     """Return a copy of an .xlsx whose first worksheet XML went through `change`."""
-    source = zipfile.ZipFile(io.BytesIO(content))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = change(data)
-            target.writestr(info.filename, data)
-    return buffer.getvalue()
+    return rewrite_member(content, "xl/worksheets/sheet1.xml", change)
 
 
 @pytest.mark.parametrize(
