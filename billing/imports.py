@@ -27,7 +27,7 @@ from billing.sheets.context import (
     latest_due_date,
     name_key,
 )
-from billing.sheets.payers import RegisteredPayer, settle_payer_emails
+from billing.sheets.payers import RegisteredPayer, settle_payer_emails, settle_payer_names
 from billing.sheets.registrations import contact_key
 from billing.sheets.result import ContactRow, Problem, SheetInvoice, StudentRow
 from billing.sheets.school import nis_key
@@ -200,23 +200,20 @@ def _check_existing_invoices(
 
 
 def _settle_payers(session: Session, organisation: Organisation, result: SheetResult) -> None:
-    """Settle each payer's e-mail address and count the customers that issuing creates."""
+    """Settle each payer's name and e-mail address and count the customers issuing creates."""
     if result.sheet_type not in (SheetType.BILLS, SheetType.SCHOOL_BILLS):
         return
     phones = sorted({i.draft.phone for i in result.invoices if i.draft.phone})
     registered: dict[str, RegisteredPayer] = {}
-    seen: set[str | None] = set()
     for chunk in _in_chunks(phones):
         query = select(Customer).where(
             Customer.organisation_id == organisation.id, col(Customer.phone).in_(chunk)
         )
         for customer in session.exec(query.order_by(col(Customer.id))):
             # When two customers share a phone, billing.invoices bills the lowest id.
-            if customer.phone in seen:
-                continue
-            seen.add(customer.phone)
-            if customer.phone and customer.email:
+            if customer.phone and customer.phone not in registered:
                 registered[customer.phone] = RegisteredPayer(customer.name, customer.email)
+    result.warnings.extend(settle_payer_names(result.invoices, registered))
     result.warnings.extend(settle_payer_emails(result.invoices, registered))
     drafts = [invoice.draft for invoice in result.invoices]
     result.new_customers = count_new_payers(session, organisation, drafts)

@@ -307,15 +307,21 @@ def _build_invoice(
     )
     new_products = sorted({row.new_product for row in rows if row.new_product})
     return SheetInvoice(
-        draft=draft, new_products=new_products, email_source=_email_source(data, values)
+        draft=draft,
+        new_products=new_products,
+        email_source=_source(data, values, "email", Field.EMAIL),
+        name_source=_source(data, values, "customer", Field.CUSTOMER),
     )
 
 
-def _email_source(data: SheetData, values: dict[str, tuple[Any, int]]) -> CellRef | None:
-    if "email" not in values:
+def _source(
+    data: SheetData, values: dict[str, tuple[Any, int]], attribute: str, column: Field
+) -> CellRef | None:
+    """Return the cell that a merged customer field was taken from."""
+    if attribute not in values:
         return None
-    row = values["email"][1]
-    index = data.header.columns[Field.EMAIL]
+    row = values[attribute][1]
+    index = data.header.columns[column]
     return CellRef(row, data.header.title(index), f"{column_letter(index + 1)}{row}")
 
 

@@ -63,6 +63,7 @@ class SheetInvoice:
     va_number: str | None = None
     new_products: list[str] = field(default_factory=list)
     email_source: CellRef | None = None  # the cell the draft's e-mail address was read from
+    name_source: CellRef | None = None  # the cell the draft's customer name was read from
 
     @property
     def rows(self) -> list[int]:
