@@ -99,24 +99,6 @@ def _problem(item: Any, language: str) -> Problem:
     return Problem(row=item.row, column=item.column or "", message=item.message.render(language))
 
 
-def _new_customers(session: Session, organisation: Organisation, result: Any) -> int:
-    """Count the payers in a checked sheet that the organisation does not know yet."""
-    known = session.exec(
-        select(Customer.phone, Customer.email).where(Customer.organisation_id == organisation.id)
-    ).all()
-    phones = {phone for phone, _email in known if phone}
-    emails = {email.lower() for _phone, email in known if email}
-    new: set[tuple[str, str, str]] = set()
-    for invoice in result.invoices:
-        draft = invoice.draft
-        if draft.customer_id is not None or draft.phone in phones:
-            continue
-        if draft.email and draft.email.lower() in emails:
-            continue
-        new.add((draft.phone or "", (draft.email or "").lower(), draft.customer_name.casefold()))
-    return len(new)
-
-
 def preview_upload(
     session: Session,
     organisation: Organisation,
@@ -156,7 +138,8 @@ def preview_upload(
         batch_id=batch.id,
         invoice_count=len(result.invoices),
         total=result.total,
-        new_customers=_new_customers(session, organisation, result),
+        # Set only for a bill sheet. A customers sheet gets its count below.
+        new_customers=result.new_customers or 0,
         invalid_rows=len(result.invalid_rows),
         problems=[_problem(item, language) for item in result.errors],
         existing=list(result.existing),

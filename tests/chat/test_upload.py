@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from pathlib import Path
 
+from openpyxl import Workbook
 from sqlmodel import select
 
-from models import BatchStatus, ImportBatch, Invoice
+from models import BatchStatus, Customer, ImportBatch, Invoice
 from models.db import session_scope
 from tagih.settings import get_settings
-from tests.chat.conftest import ADMIN, BUDI, World
+from tests.chat.conftest import ADMIN, BUDI, RINA_EMAIL, World
 
 ODD_NAME = "tagihan Januari ü 2031 (final).xlsx"
+
+
+BILL_HEADER = [
+    "No. Invoice",
+    "Nama Pelanggan",
+    "Email",
+    "No. HP",
+    "Jatuh Tempo",
+    "Produk",
+    "Qty",
+    "Harga Satuan",
+    "Jumlah (Rp)",
+]
+
+
+def _bill_sheet(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """Build a bill sheet with one line per invoice from (number, name, e-mail, phone)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(BILL_HEADER)
+    for number, name, email, phone in rows:
+        due = dt.date(2031, 1, 15)
+        sheet.append([number, name, email, phone, due, "Kopi Arabika 1 kg", 1, 150000, 150000])
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def _customer_count() -> int:
+    with session_scope() as session:
+        return len(session.exec(select(Customer.id)).all())
 
 
 def _numbers() -> set[str]:
@@ -30,6 +64,28 @@ def test_upload_preview_then_send_all(world: World, chat, samples_dir: Path) -> 
     user.choose("Kirim semua")
     assert "Selesai: 5 invoice diterbitkan." in user.last_text()
     assert "INV-2031-001" in _numbers()
+
+
+def test_preview_counts_only_unknown_payers(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat(ADMIN)
+    content = _bill_sheet(
+        [
+            ("INV-NEW-1", "Budi Santoso", "", "0812-9999-0000"),
+            ("INV-NEW-2", "Rina Email", RINA_EMAIL, ""),
+            ("INV-NEW-3", "CV Baru Jaya", "", "0812-3000-0101"),
+            ("INV-NEW-4", "CV Baru Jaya", "", "0812-3000-0101"),
+            # Issuing matches a payer by phone first, so this makes a second customer.
+            ("INV-NEW-5", "Rina Kantor", RINA_EMAIL, "0813-5555-0101"),
+        ]
+    )
+
+    before = _customer_count()
+    user.send_document("baru.xlsx", content)
+
+    preview = "\n".join(user.texts()[-2:])
+    assert "Sheet sudah dicek: 5 invoice siap, total Rp750.000, 2 pelanggan baru." in preview
+    user.choose("Kirim semua")
+    assert _customer_count() == before + 2
 
 
 def test_upload_with_errors_sends_valid_rows(world: World, chat, samples_dir: Path) -> None:  # type: ignore[no-untyped-def]
