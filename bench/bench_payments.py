@@ -2,8 +2,9 @@
 
 For each database the benchmark migrates a fresh database, issues bills, starts one
 `tagih serve` process on a free 127.0.0.1 port and sends signed SNAP payments, each into
-its own VA, from an asyncio load generator in this process. A bare FastAPI route in its own
-uvicorn process is measured the same way, as the floor the machine allows.
+its own VA, from the asyncio load generator of bench.http_load in this process. A bare
+FastAPI route in its own uvicorn process is measured the same way, as the floor the
+machine allows.
 
 Two runs per target:
 - saturation: CONCURRENCY requests in flight until SATURATION_REQUESTS have a response;
@@ -30,14 +31,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from bench.http_load import Run, encode_post, fixed_rate, saturate
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 SATURATION_REQUESTS = int(os.environ.get("BENCH_SATURATION_REQUESTS", "2000"))
@@ -55,38 +56,6 @@ async def bare(request: Request) -> dict:
     await request.body()
     return {"responseCode": "2002500"}
 """
-
-
-@dataclass
-class Run:
-    label: str
-    requests: int
-    accepted: int
-    seconds: float
-    latencies_ms: list[float]
-    failures: Counter[str] = field(default_factory=Counter)  # response code or error name
-    load_average: float = float("nan")  # 1-minute load average when the run ended
-    server_cpu_seconds: float = float("nan")  # the server process's CPU time during the run
-
-    @property
-    def per_second(self) -> float:
-        return self.accepted / self.seconds if self.seconds else 0.0
-
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-    def line(self) -> str:
-        cpu_ms = 1000 * self.server_cpu_seconds / self.requests if self.requests else 0.0
-        return (
-            f"{self.label:<34} {self.requests:>6} req  {self.accepted:>6} ok  "
-            f"{self.per_second:8.1f}/s  p50 {self.percentile(0.50):7.1f} ms  "
-            f"p99 {self.percentile(0.99):7.1f} ms  server CPU {cpu_ms:5.2f} ms/req  "
-            f"load {self.load_average:4.2f}"
-            + (f"  failures {dict(self.failures)}" if self.failures else "")
-        )
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -170,8 +139,8 @@ def _prepare_database(url: str, bills: int) -> list[str]:
     return numbers
 
 
-def _signed_requests(base_url: str, numbers: list[str]) -> list[tuple[bytes, dict[str, str]]]:
-    """Sign every payment before the clock starts, so signing costs no load-generator time."""
+def _signed_requests(base_url: str, numbers: list[str]) -> list[bytes]:
+    """Sign and encode every payment before the clock starts, so that costs no load time."""
     from billing.snap.signature import format_timestamp, hmac_signature, string_to_sign
     from models.types import utcnow
     from tagih.banksim.client import BankSimulator
@@ -195,56 +164,8 @@ def _signed_requests(base_url: str, numbers: list[str]) -> list[tuple[bytes, dic
                     bank.client_secret, string_to_sign("POST", PAYMENT_PATH, token, body, stamp)
                 ),
             }
-            prepared.append((body, headers))
+            prepared.append(encode_post(base_url + PAYMENT_PATH, body, headers))
     return prepared
-
-
-async def _send(
-    client: httpx.AsyncClient, url: str, request: tuple[bytes, dict[str, str]], run: Run
-) -> None:
-    started = time.perf_counter()
-    try:
-        response = await client.post(url, content=request[0], headers=request[1])
-        code = str(response.json().get("responseCode", response.status_code))
-    except (httpx.HTTPError, ValueError) as error:
-        code = type(error).__name__
-    ok = code == "2002500"
-    if not ok:
-        run.failures[code] += 1
-    run.latencies_ms.append((time.perf_counter() - started) * 1000)
-    run.requests += 1
-    run.accepted += int(ok)
-
-
-async def _saturate(url: str, requests: list, label: str) -> Run:
-    run = Run(label, 0, 0, 0.0, [])
-    queue = iter(requests)
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-
-        async def worker() -> None:
-            for request in queue:
-                await _send(client, url, request, run)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        run.seconds = time.perf_counter() - started
-    return run
-
-
-async def _fixed_rate(url: str, requests: list, label: str) -> Run:
-    run = Run(label, 0, 0, 0.0, [])
-    async with httpx.AsyncClient(timeout=30) as client:
-        started = time.perf_counter()
-        tasks = []
-        for index, request in enumerate(requests):
-            delay = started + index / RATE - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_send(client, url, request, run)))
-        await asyncio.gather(*tasks)
-        run.seconds = time.perf_counter() - started
-    return run
 
 
 def _measure_tagih(name: str, database_url: str, key_file: Path) -> list[Run]:
@@ -274,12 +195,16 @@ def _measure_tagih(name: str, database_url: str, key_file: Path) -> list[Run]:
         requests = _signed_requests(base, numbers[:SATURATION_REQUESTS])
         saturation = _measured(
             process.pid,
-            lambda: asyncio.run(_saturate(base + PAYMENT_PATH, requests, f"{name} saturation")),
+            lambda: asyncio.run(
+                saturate(base + PAYMENT_PATH, requests, f"{name} saturation", CONCURRENCY)
+            ),
         )
         requests = _signed_requests(base, numbers[SATURATION_REQUESTS:])
         rate = _measured(
             process.pid,
-            lambda: asyncio.run(_fixed_rate(base + PAYMENT_PATH, requests, f"{name} at {RATE}/s")),
+            lambda: asyncio.run(
+                fixed_rate(base + PAYMENT_PATH, requests, f"{name} at {RATE}/s", RATE)
+            ),
         )
     finally:
         process.terminate()
@@ -309,22 +234,27 @@ def _measure_bare(folder: Path) -> list[Run]:
     try:
         _wait_for(base + "/docs", process)
         body = json.dumps({"paymentRequestId": "x"}).encode()
-        requests = [(body, {"Content-Type": "application/json"})] * (
-            SATURATION_REQUESTS + RATE * RATE_SECONDS
-        )
+        request = encode_post(base + "/bare", body, {"Content-Type": "application/json"})
+        requests = [request] * (SATURATION_REQUESTS + RATE * RATE_SECONDS)
         saturation = _measured(
             process.pid,
             lambda: asyncio.run(
-                _saturate(
-                    base + "/bare", requests[:SATURATION_REQUESTS], "bare FastAPI saturation"
+                saturate(
+                    base + "/bare",
+                    requests[:SATURATION_REQUESTS],
+                    "bare FastAPI saturation",
+                    CONCURRENCY,
                 )
             ),
         )
         rate = _measured(
             process.pid,
             lambda: asyncio.run(
-                _fixed_rate(
-                    base + "/bare", requests[SATURATION_REQUESTS:], f"bare FastAPI at {RATE}/s"
+                fixed_rate(
+                    base + "/bare",
+                    requests[SATURATION_REQUESTS:],
+                    f"bare FastAPI at {RATE}/s",
+                    RATE,
                 )
             ),
         )

@@ -176,7 +176,8 @@ def decide_inquiry(
     return Case.SUCCESS, bill
 
 
-_EARLIER_PAYMENT = select(Payment).where(
+# Only the id: almost every payment is new, and the full row is loaded when one is found.
+_EARLIER_PAYMENT = select(Payment.id).where(
     Payment.partner_id == bindparam("partner_id"),
     Payment.payment_request_id == bindparam("request_id"),
 )
@@ -184,7 +185,8 @@ _EARLIER_PAYMENT = select(Payment).where(
 
 def _earlier_payment(session: Session, partner_id: str, request_id: str) -> Payment | None:
     parameters = {"partner_id": partner_id, "request_id": request_id}
-    return session.exec(_EARLIER_PAYMENT, params=parameters).first()
+    payment_id = session.exec(_EARLIER_PAYMENT, params=parameters).first()
+    return None if payment_id is None else session.get(Payment, payment_id)
 
 
 def decide_payment(

@@ -70,7 +70,12 @@ def get_engine(url: str | None = None, *, immediate: bool = False) -> Engine:
             if is_sqlite:
                 engine = _sqlite_engine(url, immediate=immediate)
             else:
-                engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+                # No pre-ping: it costs a round trip on every checkout. After the server
+                # restarts, the first statement on a dead connection fails, SQLAlchemy then
+                # discards every pooled connection, and that one request is retried by its
+                # sender (a 5xx to the bank, the next tick of a job). Connections are
+                # renewed after 30 minutes, before idle-connection timeouts close them.
+                engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
             _engines[key] = engine
     return engine
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     snap_path_prefix: str = "/snap"
     snap_timestamp_window_seconds: int = 300
     snap_token_ttl_seconds: int = 900
+    # Threads that handle SNAP requests at once in one web process. More threads than
+    # database connections only wait for the pool and fight over the interpreter lock.
+    snap_worker_threads: int = Field(default=8, ge=1, le=64)
     snap_bank_base_url: str = ""  # the bank's API, for inquiry-status; empty means off
     # Development only: where the generated bank key pair lives when the SNAP keys are unset.
     snap_dev_key_file: str = str(PROJECT_ROOT / "var" / "snap-dev-bank-key.pem")

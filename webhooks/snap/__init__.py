@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from billing.snap import codes
 from billing.snap.connections import default_connection
@@ -59,7 +60,9 @@ async def read_body(request: Request) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _endpoint(service: str, config: SnapConfig) -> Callable[[Request], Awaitable[JSONResponse]]:
+def _endpoint(
+    service: str, config: SnapConfig, limiter: CapacityLimiter
+) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
         body, too_large = await read_body(request)
         snap_request = SnapRequest(
@@ -71,7 +74,9 @@ def _endpoint(service: str, config: SnapConfig) -> Callable[[Request], Awaitable
             received_at=utcnow(),
             body_too_large=too_large,
         )
-        response = await run_in_threadpool(handle_request, service, snap_request, config)
+        response = await anyio.to_thread.run_sync(
+            handle_request, service, snap_request, config, limiter=limiter
+        )
         return JSONResponse(
             response.body,
             status_code=response.status,
@@ -95,9 +100,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     )
     app.state.snap_config = config
     prefix = config.default_connection.path_prefix
+    # Bounded apart from the default thread pool, so a burst of payments cannot take every
+    # thread from the chat webhooks, and fewer threads contend for the interpreter lock.
+    limiter = CapacityLimiter(settings.snap_worker_threads)
     for service, suffix in SERVICE_PATHS.items():
         summary, body_schema, headers = _DOCS[service]
-        endpoint = _endpoint(service, config)
+        endpoint = _endpoint(service, config, limiter)
         app.add_api_route(
             prefix + suffix,
             endpoint,
