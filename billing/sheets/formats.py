@@ -8,6 +8,7 @@ renders a whole number the way Excel shows it, so identifier columns read what t
 
 from __future__ import annotations
 
+from functools import lru_cache
 from xml.etree import ElementTree
 
 # Characters that Excel shows as they are in a number format, without quotes.
@@ -67,15 +68,12 @@ def format_whole_number(value: int, code: str) -> str | None:
     """
     if value < 0 or value >= MAX_IDENTIFIER:
         return None
-    tokens = _tokens(_first_section(code))
-    if tokens is None:
+    parsed = _parse_code(code)
+    if parsed is None:
         return None
-    placeholders = [text for is_digit, text in tokens if is_digit]
-    if not placeholders:
-        return None
-    # Excel shows a digit (a zero if need be) in the first 0 and in every placeholder after it.
-    first_zero = "".join(placeholders).find("0")
-    width = len(placeholders) - first_zero if first_zero >= 0 else 0
+    tokens, placeholders, width = parsed
+    if len(tokens) == len(placeholders) and "?" not in placeholders and (value or width):
+        return str(value).zfill(width)  # only 0 and #, as in "000000000": zero padding
     digits = str(value).zfill(width) if value or width else ""
     # Digits fill the placeholders from the right; the first one takes any overflow.
     shares = [""] * len(placeholders)
@@ -89,6 +87,22 @@ def format_whole_number(value: int, code: str) -> str | None:
     shares.reverse()
     parts = [shares.pop() if is_digit else text for is_digit, text in tokens]
     return "".join(parts).strip() or None
+
+
+@lru_cache(maxsize=256)
+def _parse_code(code: str) -> tuple[list[tuple[bool, str]], str, int] | None:
+    """Return a format's tokens, its placeholders and how many digits it always shows.
+
+    Excel shows a digit (a zero if need be) in the first 0 and in every placeholder after it.
+    """
+    tokens = _tokens(_first_section(code))
+    if tokens is None:
+        return None
+    placeholders = "".join(text for is_digit, text in tokens if is_digit)
+    if not placeholders:
+        return None
+    first_zero = placeholders.find("0")
+    return tokens, placeholders, len(placeholders) - first_zero if first_zero >= 0 else 0
 
 
 def _first_section(code: str) -> str:
