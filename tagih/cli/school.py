@@ -21,12 +21,18 @@ from billing.school import bills, calendar, fees, ics, news, periods, staff, stu
 from billing.school.actors import OPERATOR, Actor, actor_for_phone
 from billing.school.calendar_image import render_month_png
 from billing.school.sheet import SheetRejected
-from locales import format_date, format_rupiah, tr
-from models import Organisation
+from locales import Msg, format_date, format_rupiah, msg, tr
+from models import Organisation, Student
 from models.db import session_scope
 from tagih.cli.common import cli_language, fail, print_json
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def _echo(message: Msg) -> None:
+    """Print a message in the --lang language."""
+    click.echo(message.render(cli_language()))
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -104,9 +110,8 @@ def staff_add(session: Session, organisation: Organisation, actor: Actor, **valu
     """Add a staff member."""
     entry = _staff_input(values)
     member = staff.add_staff(session, organisation, actor, entry)
-    click.echo(
-        tr(
-            cli_language(),
+    _echo(
+        msg(
             "Added {name} as {role}.",
             name=member.name,
             role=tr(cli_language(), staff.ROLE_LABELS[member.role]),
@@ -124,7 +129,7 @@ def staff_change(
     """Replace the details of the staff member with this phone or e-mail."""
     member = staff.find_staff(session, organisation, contact)
     staff.change_staff(session, organisation, actor, member, _staff_input(values))
-    click.echo(tr(cli_language(), "Changed {name}.", name=member.name))
+    _echo(msg("Changed {name}.", name=member.name))
 
 
 def _staff_input(values: dict[str, Any]) -> staff.StaffInput:
@@ -145,11 +150,11 @@ def staff_remove(session: Session, organisation: Organisation, actor: Actor, con
     """Remove the staff member with this phone or e-mail."""
     member = staff.find_staff(session, organisation, contact)
     staff.remove_staff(session, organisation, actor, member)
-    click.echo(tr(cli_language(), "Removed {name}.", name=member.name))
+    _echo(msg("Removed {name}.", name=member.name))
 
 
 @staff_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@JSON_OPTION
 @school_command(write=False)
 def staff_list(session: Session, organisation: Organisation, actor: Actor, as_json: bool) -> None:
     """List active staff."""
@@ -174,13 +179,8 @@ def staff_list(session: Session, organisation: Organisation, actor: Actor, as_js
 def staff_import(session: Session, organisation: Organisation, actor: Actor, path: Path) -> None:
     """Add or change staff from a staff sheet (.xlsx)."""
     result = staff.import_staff_sheet(session, organisation, actor, path.read_bytes())
-    click.echo(
-        tr(
-            cli_language(),
-            "Added {created}, changed {updated}.",
-            created=result.created,
-            updated=result.updated,
-        )
+    _echo(
+        msg("Added {created}, changed {updated}.", created=result.created, updated=result.updated)
     )
 
 
@@ -209,21 +209,22 @@ def student_add(
     student = students.add_student(
         session, organisation, actor, nis=nis, name=name, class_name=class_name
     )
-    click.echo(
-        tr(
-            cli_language(),
-            "Registered {name} ({nis}) in class {class_name}.",
-            name=student.name,
-            nis=student.nis,
-            class_name=student.class_name,
-        )
+    _echo(_student_placed(student))
+
+
+def _student_placed(student: Student) -> Msg:
+    return msg(
+        "Registered {name} ({nis}) in class {class_name}.",
+        name=student.name,
+        nis=student.nis,
+        class_name=student.class_name,
     )
 
 
 @student_group.command("list")
 @click.option("--class", "class_name", default=None)
 @click.option("--all", "include_archived", is_flag=True, help="Include archived students.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@JSON_OPTION
 @school_command(write=False)
 def student_list(
     session: Session,
@@ -296,15 +297,7 @@ def student_move(
     """Move one student to another class."""
     student = students.get_student(session, organisation, nis)
     students.move_student(session, organisation, actor, student, class_name)
-    click.echo(
-        tr(
-            cli_language(),
-            "Registered {name} ({nis}) in class {class_name}.",
-            name=student.name,
-            nis=student.nis,
-            class_name=student.class_name,
-        )
-    )
+    _echo(_student_placed(student))
 
 
 @student_group.command("archive")
@@ -314,7 +307,7 @@ def student_archive(session: Session, organisation: Organisation, actor: Actor, 
     """Archive a student who left; their bills and receipts stay."""
     student = students.get_student(session, organisation, nis)
     students.archive_student(session, organisation, actor, student)
-    click.echo(tr(cli_language(), "Archived {name} ({nis}).", name=student.name, nis=student.nis))
+    _echo(msg("Archived {name} ({nis}).", name=student.name, nis=student.nis))
 
 
 @school_group.group("parent")
@@ -357,14 +350,7 @@ def parent_link(
         relation=relation,
         is_payer=payer,
     )
-    click.echo(
-        tr(
-            cli_language(),
-            "Linked {parent} to {student}.",
-            parent=parent.name,
-            student=student.name,
-        )
-    )
+    _echo(msg("Linked {parent} to {student}.", parent=parent.name, student=student.name))
 
 
 # --- News ----------------------------------------------------------------------------------
@@ -399,7 +385,7 @@ def _news_content(values: dict[str, Any]) -> tuple[news.NewsContent, bytes | Non
 @news_group.command("post")
 @_news_options
 @click.option("--class", "classes", multiple=True, help="Audience class; none: whole school.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@JSON_OPTION
 @school_command(write=True)
 def news_post(
     session: Session,
@@ -417,14 +403,7 @@ def news_post(
     if as_json:
         print_json({"ok": True, "id": post.id, "audience": post.audience, "parents": parents})
         return
-    click.echo(
-        tr(
-            cli_language(),
-            "Posted news {id}. Parents notified: {count}.",
-            id=post.id,
-            count=parents,
-        )
-    )
+    _echo(msg("Posted news {id}. Parents notified: {count}.", id=post.id, count=parents))
 
 
 @news_group.command("correct")
@@ -449,9 +428,7 @@ def news_correct(
     news.correct_news(
         session, organisation, actor, post, content=content, photo=photo, notify=not quiet
     )
-    click.echo(
-        tr(cli_language(), "News {id} is now version {version}.", id=post.id, version=post.version)
-    )
+    _echo(msg("News {id} is now version {version}.", id=post.id, version=post.version))
 
 
 @news_group.command("withdraw")
@@ -463,12 +440,12 @@ def news_withdraw(
     """Withdraw a post: parents no longer see it."""
     post = news.get_post(session, organisation, post_id)
     news.withdraw_news(session, organisation, actor, post)
-    click.echo(tr(cli_language(), "Withdrew news {id}.", id=post.id))
+    _echo(msg("Withdrew news {id}.", id=post.id))
 
 
 @news_group.command("list")
 @click.option("--parent", "parent_contact", default=None, help="List what this parent sees.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@JSON_OPTION
 @school_command(write=False)
 def news_list(
     session: Session,
@@ -572,7 +549,7 @@ def calendar_import(
 ) -> None:
     """Add the events of a calendar sheet (.xlsx)."""
     result = calendar.import_events_sheet(session, organisation, actor, path.read_bytes())
-    click.echo(tr(cli_language(), "Events added: {count}.", count=result.created))
+    _echo(msg("Events added: {count}.", count=result.created))
 
 
 def _month(value: str | None, organisation: Organisation) -> tuple[int, int]:
@@ -634,14 +611,7 @@ def calendar_export(
         events = calendar.events_for_school(session, organisation, actor, since=first)
         language = cli_language()
     output.write_bytes(ics.export_ics(organisation, events, language=language))
-    click.echo(
-        tr(
-            cli_language(),
-            "Events written to {path}: {count}.",
-            count=len(events),
-            path=str(output),
-        )
-    )
+    _echo(msg("Events written to {path}: {count}.", count=len(events), path=str(output)))
 
 
 # --- Monthly fees --------------------------------------------------------------------------
@@ -677,9 +647,8 @@ def fees_add(
         day_of_month=day_of_month,
         classes=_split(classes),
     )
-    click.echo(
-        tr(
-            cli_language(),
+    _echo(
+        msg(
             "Added fee {id}: {component} {amount} on day {day}.",
             id=fee.id,
             component=fee.component,
@@ -707,9 +676,7 @@ def fees_list(session: Session, organisation: Organisation, actor: Actor) -> Non
 def fees_stop(session: Session, organisation: Organisation, actor: Actor, fee_id: int) -> None:
     """Stop a monthly fee from the next run on; invoices already issued stay."""
     fee = fees.stop_recurring_fee(session, organisation, actor, fee_id)
-    click.echo(
-        tr(cli_language(), "Stopped fee {id}: {component}.", id=fee.id, component=fee.component)
-    )
+    _echo(msg("Stopped fee {id}: {component}.", id=fee.id, component=fee.component))
 
 
 def _fee_item_status(item: Any) -> str:
@@ -770,7 +737,7 @@ def _print_run(preview: fees.FeeRunPreview) -> None:
 
 @fees_group.command("preview")
 @click.option("--period", required=True, help="Month to bill, YYYY-MM.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@JSON_OPTION
 @school_command(write=False)
 def fees_preview(
     session: Session, organisation: Organisation, actor: Actor, period: str, as_json: bool
@@ -794,7 +761,7 @@ def fees_preview(
     is_flag=True,
     help="Bill the month even when its due date has already passed.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@JSON_OPTION
 @school_command(write=True)
 def fees_run(
     session: Session,
@@ -810,7 +777,7 @@ def fees_run(
     month more than 24 months ahead is always rejected.
     """
     try:
-        result = periods.run_month(
+        result = fees.run_recurring_fees(
             session, organisation, period, actor=actor, allow_past=allow_past
         )
     except UserError as error:
@@ -823,7 +790,7 @@ def fees_run(
         print_json(_run_json(result.preview, issued=len(result.issued)))
         return
     _print_run(result.preview)
-    click.echo(tr(cli_language(), "Invoices issued: {count}.", count=len(result.issued)))
+    _echo(msg("Invoices issued: {count}.", count=len(result.issued)))
 
 
 # --- A parent's bills ----------------------------------------------------------------------
@@ -831,7 +798,7 @@ def fees_run(
 
 @school_group.command("bills")
 @click.option("--parent", "parent_contact", required=True, help="Parent's phone or e-mail.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@JSON_OPTION
 @school_command(write=False)
 def parent_bills(
     session: Session,
