@@ -8,13 +8,25 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlmodel import Session, select
 
 from billing.invoices import InvoiceDraft, LineDraft, issue_invoices
 from billing.orgs import create_organisation
 from bot.channels.base import Address, Delivery, DeliveryError
 from bot.channels.sms import JsonGatewayProvider, SmsChannel
 from bot.replies import OutboundMessage
-from models import ChatIdentity, Customer, Organisation, Student, StudentGuardian
+from models import (
+    ChatIdentity,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    NoticeAttempt,
+    Organisation,
+    Payment,
+    Student,
+    StudentGuardian,
+    VirtualAccount,
+)
 from models.db import session_scope
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -156,6 +168,40 @@ def issue_bill(
         invoice_id = issued[0].invoice.id
         assert invoice_id is not None
         return invoice_id
+
+
+def mark_paid(
+    session: Session, invoice_id: int, *, paid_at: dt.datetime, request_id: str
+) -> Payment:
+    """Record a bank payment of a whole invoice and mark the invoice paid."""
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    account = session.exec(
+        select(VirtualAccount).where(VirtualAccount.invoice_id == invoice_id)
+    ).one()
+    invoice.status = InvoiceStatus.PAID
+    invoice.paid_at = paid_at
+    payment = Payment(
+        organisation_id=invoice.organisation_id,
+        invoice_id=invoice_id,
+        virtual_account_id=account.id,
+        partner_id="bank-test",
+        payment_request_id=request_id,
+        amount=invoice.total,
+        paid_at=paid_at,
+    )
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def notice_attempts() -> list[tuple[str, str]]:
+    """Return the (channel, status) of every delivery attempt, oldest first."""
+    with session_scope() as session:
+        rows = session.exec(
+            select(NoticeAttempt.channel, NoticeAttempt.status).order_by(NoticeAttempt.id)
+        ).all()
+    return [(channel, status) for channel, status in rows]
 
 
 def link_chat(phone: str, channel: str, external_id: str, last_inbound_at=None) -> None:

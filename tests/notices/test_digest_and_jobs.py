@@ -13,21 +13,17 @@ from sqlmodel import select
 from billing.notices import render_notice
 from jobs.scheduler import JOBS, SchedulerLock, build_scheduler, run_job, run_worker
 from models import (
-    Invoice,
-    InvoiceStatus,
     JobRun,
     Notice,
     NoticeAttempt,
     NoticeKind,
     NoticeStatus,
-    Payment,
     StaffRole,
     StaffUser,
-    VirtualAccount,
 )
 from models.db import session_scope
 from tagih.cli.jobs import jobs_group
-from tests.notices.helpers import issue_bill, jakarta, make_school
+from tests.notices.helpers import issue_bill, jakarta, make_school, mark_paid
 
 DUE = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=20)
 
@@ -51,28 +47,6 @@ def _add_finance(organisation_id: int) -> None:
         )
 
 
-def _pay(invoice_id: int, paid_at: dt.datetime) -> None:
-    with session_scope(write=True) as session:
-        invoice = session.get(Invoice, invoice_id)
-        assert invoice is not None
-        account = session.exec(
-            select(VirtualAccount).where(VirtualAccount.invoice_id == invoice_id)
-        ).one()
-        invoice.status = InvoiceStatus.PAID
-        invoice.paid_at = paid_at
-        session.add(
-            Payment(
-                organisation_id=invoice.organisation_id,
-                invoice_id=invoice_id,
-                virtual_account_id=account.id,
-                partner_id="bank-test",
-                payment_request_id=f"req-{invoice_id}",
-                amount=invoice.total,
-                paid_at=paid_at,
-            )
-        )
-
-
 def _digests() -> list[Notice]:
     with session_scope() as session:
         query = select(Notice).where(Notice.kind == NoticeKind.DIGEST).order_by(Notice.id)
@@ -85,7 +59,8 @@ async def test_digest_sums_the_day(database: str) -> None:
     first = issue_bill(school, parent=0, student=0, number="SPP-C", due=DUE)
     issue_bill(school, parent=0, student=1, number="SPP-D", due=DUE, amount=400_000)
     issue_bill(school, parent=1, student=2, number="SPP-E", due=DUE)
-    _pay(first, _today_at(10))
+    with session_scope(write=True) as session:
+        mark_paid(session, first, paid_at=_today_at(10), request_id=f"req-{first}")
     with session_scope(write=True) as session:
         notices = session.exec(select(Notice).order_by(Notice.id)).all()
         for notice in notices[:2]:

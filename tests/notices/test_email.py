@@ -20,17 +20,14 @@ from jobs.sender import Sender
 from models import (
     Customer,
     Invoice,
-    InvoiceStatus,
     Notice,
     NoticeKind,
     NoticeStatus,
     Organisation,
-    Payment,
-    VirtualAccount,
 )
 from models.db import session_scope
 from models.types import utcnow
-from tests.notices.helpers import FakeClock, issue_bill, make_school
+from tests.notices.helpers import FakeClock, issue_bill, make_school, mark_paid
 
 DUE = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)
 
@@ -124,27 +121,12 @@ async def test_receipt_email_attaches_pdf(database: str, mailbox) -> None:  # ty
     invoice_id = issue_bill(school, parent=0, student=0, number="SPP-C", due=DUE)
     paid_at = utcnow()
     with session_scope(write=True) as session:
+        payment = mark_paid(session, invoice_id, paid_at=paid_at, request_id="req-1")
         organisation = session.get(Organisation, school.organisation_id)
         customer = session.get(Customer, school.parent_ids[0])
         invoice = session.get(Invoice, invoice_id)
         assert organisation is not None
         assert invoice is not None
-        account = session.exec(
-            select(VirtualAccount).where(VirtualAccount.invoice_id == invoice_id)
-        ).one()
-        invoice.status = InvoiceStatus.PAID
-        invoice.paid_at = paid_at
-        payment = Payment(
-            organisation_id=organisation.id,
-            invoice_id=invoice_id,
-            virtual_account_id=account.id,
-            partner_id="bank-test",
-            payment_request_id="req-1",
-            amount=invoice.total,
-            paid_at=paid_at,
-        )
-        session.add(payment)
-        session.flush()
         queue_notice(
             session,
             organisation,

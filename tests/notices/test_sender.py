@@ -16,7 +16,7 @@ from bot.channels.sms import JsonGatewayProvider, SmsChannel
 from bot.replies import OutboundMessage
 from jobs.channels import ChannelRegistry
 from jobs.sender import Sender
-from models import Notice, NoticeAttempt, NoticeStatus
+from models import Notice, NoticeStatus
 from models.db import session_scope
 from models.types import utcnow
 from tests.notices.fake_sms_server import FakeSmsServer
@@ -25,6 +25,7 @@ from tests.notices.helpers import (
     FakeSmsGateway,
     issue_bill,
     make_school,
+    notice_attempts,
 )
 
 DUE = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)
@@ -98,14 +99,6 @@ def _bills(school, count: int, *, parent: int = 1) -> list[int]:  # type: ignore
     ]
 
 
-def _attempts() -> list[tuple[str, str]]:
-    with session_scope() as session:
-        rows = session.exec(
-            select(NoticeAttempt.channel, NoticeAttempt.status).order_by(NoticeAttempt.id)
-        ).all()
-    return [(channel, status) for channel, status in rows]
-
-
 def _notices() -> list[Notice]:
     with session_scope() as session:
         return list(session.exec(select(Notice).order_by(Notice.id)).all())
@@ -140,7 +133,7 @@ async def test_sms_429_then_500_then_sent(database: str, clock: FakeClock) -> No
 
     third = await sender.send_due(now=notice.next_attempt_at)
     assert third["sent"] == 1
-    assert _attempts() == [
+    assert notice_attempts() == [
         ("whatsapp", "skipped"),
         ("sms", "retry"),
         ("sms", "retry"),
@@ -244,7 +237,7 @@ def test_crash_without_idempotency_never_resends(database: str, settings_env) ->
     interrupted = _notices()[1]
     assert interrupted.status == NoticeStatus.SENT
     assert interrupted.last_error == "an interrupted attempt may have delivered it; not resent"
-    assert ("sms", "unknown") in _attempts()
+    assert ("sms", "unknown") in notice_attempts()
 
 
 class SharedLog:
@@ -290,4 +283,4 @@ def test_two_workers_share_one_database(database: str, settings_env) -> None:
     assert len(set(shared.texts)) == 40
     assert results["w1"].get("sent", 0) + results["w2"].get("sent", 0) == 40
     assert all(notice.status == NoticeStatus.SENT for notice in _notices())
-    assert [status for _, status in _attempts()].count("sent") == 40
+    assert [status for _, status in notice_attempts()].count("sent") == 40

@@ -14,11 +14,18 @@ from bot.channels.base import Address, Delivery, DeliveryError
 from bot.replies import OutboundMessage
 from jobs.channels import ChannelRegistry, build_registry
 from jobs.sender import Sender
-from models import Notice, NoticeAttempt, NoticeStatus
+from models import Notice, NoticeStatus
 from models.db import session_scope
 from models.types import utcnow
 from tests.fakes.graph_api import FakeGraphAPI
-from tests.notices.helpers import FakeClock, FakeSmsGateway, issue_bill, link_chat, make_school
+from tests.notices.helpers import (
+    FakeClock,
+    FakeSmsGateway,
+    issue_bill,
+    link_chat,
+    make_school,
+    notice_attempts,
+)
 
 DUE = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)
 TEMPLATE_PAUSED = {
@@ -53,14 +60,6 @@ async def _sender(gateway: FakeSmsGateway) -> Sender:
     return Sender(registry, clock=clock, sleep=clock.sleep)
 
 
-def _attempts() -> list[tuple[str, str]]:
-    with session_scope() as session:
-        rows = session.exec(
-            select(NoticeAttempt.channel, NoticeAttempt.status).order_by(NoticeAttempt.id)
-        ).all()
-    return [(channel, status) for channel, status in rows]
-
-
 async def test_rejected_template_falls_back_to_sms(database: str, graph: FakeGraphAPI) -> None:
     school = make_school()
     issue_bill(school, parent=1, student=2, number="SPP-E", due=DUE)
@@ -79,7 +78,7 @@ async def test_rejected_template_falls_back_to_sms(database: str, graph: FakeGra
     assert template["to"] == "6281200000022"
     assert template["template"]["name"] == "tagih_invoice_issued"
     assert template["template"]["language"]["code"] == "id"
-    assert _attempts() == [("whatsapp", "failed"), ("sms", "sent")]
+    assert notice_attempts() == [("whatsapp", "failed"), ("sms", "sent")]
     with session_scope() as session:
         notice = session.exec(select(Notice)).one()
     assert notice.status == NoticeStatus.SENT
@@ -106,7 +105,7 @@ async def test_open_window_sends_free_text(database: str, graph: FakeGraphAPI) -
     assert result["sent"] == 1
     assert [message["type"] for message in graph.messages()] == ["text"]
     assert "SPP-E" in graph.texts()[0]
-    assert _attempts() == [("whatsapp", "sent")]
+    assert notice_attempts() == [("whatsapp", "sent")]
     assert gateway.accepted == {}
 
 
@@ -168,7 +167,7 @@ async def test_closed_window_template_rejected_uses_sms(database: str) -> None:
     assert template["language"] == {"code": "id"}
     assert template["parameters"][0] == "Budi"
     assert template["parameters"][2] == "SPP-E"
-    assert _attempts() == [("whatsapp", "failed"), ("sms", "sent")]
+    assert notice_attempts() == [("whatsapp", "failed"), ("sms", "sent")]
     with session_scope() as session:
         notice = session.exec(select(Notice)).one()
     assert notice.last_error is None
