@@ -96,38 +96,31 @@ def _register_school() -> None:
     )
 
 
+def _add_spp(amount: int, classes: str | None = None) -> None:
+    """Add an SPP fee due on the 10th, as finance, for the classes or the whole school."""
+    audience = ["--class", classes] if classes else []
+    _school(
+        "fees",
+        "add",
+        "--component",
+        "SPP",
+        "--amount",
+        str(amount),
+        "--day",
+        "10",
+        *audience,
+        as_phone=FINANCE,
+    )
+
+
 def test_school_term_through_cli(database: str, tmp_path: Path) -> None:
     _register_school()
     staff = json.loads(_school("staff", "list", "--json").output)
     assert [member["role"] for member in staff] == ["admin", "finance", "super_admin", "teacher"]
 
     # A month of SPP, previewed by finance, run twice.
-    _school(
-        "fees",
-        "add",
-        "--component",
-        "SPP",
-        "--amount",
-        "350000",
-        "--day",
-        "10",
-        "--class",
-        "7A,7B",
-        as_phone=FINANCE,
-    )
-    _school(
-        "fees",
-        "add",
-        "--component",
-        "SPP",
-        "--amount",
-        "400000",
-        "--day",
-        "10",
-        "--class",
-        "9A",
-        as_phone=FINANCE,
-    )
+    _add_spp(350_000, "7A,7B")
+    _add_spp(400_000, "9A")
     preview = json.loads(
         _school("fees", "preview", "--period", "2027-01", "--json", as_phone=FINANCE).output
     )
@@ -260,9 +253,7 @@ def test_spp_paid_through_bank_simulator(
     monkeypatch.setenv("SNAP_DEV_KEY_FILE", str(tmp_path / "dev-bank-key.pem"))
     reset_settings_cache()
     _register_school()
-    _school(
-        "fees", "add", "--component", "SPP", "--amount", "350000", "--day", "10", as_phone=FINANCE
-    )
+    _add_spp(350_000)
     _school("fees", "run", *PAST_ALLOWED, as_phone=FINANCE)
     before = json.loads(_school("bills", "--parent", "081300000001", "--json").output)
     vas = [bill["va"] for child in before["children"] for bill in child["bills"]]
@@ -288,19 +279,7 @@ def test_spp_paid_through_bank_simulator(
 def test_cli_moves_student_and_stops_fee(sqlite_database: str) -> None:
     _register_school()
     _school("student", "move", "1002", "--class", "7a")
-    _school(
-        "fees",
-        "add",
-        "--component",
-        "SPP",
-        "--amount",
-        "350000",
-        "--day",
-        "10",
-        "--class",
-        "7A",
-        as_phone=FINANCE,
-    )
+    _add_spp(350_000, "7A")
     preview = json.loads(
         _school("fees", "preview", "--period", "2027-01", "--json", as_phone=FINANCE).output
     )
