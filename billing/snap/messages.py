@@ -11,8 +11,9 @@ from typing import Any
 from billing.snap.codes import Case
 from billing.snap.signature import parse_timestamp
 
-_AMOUNT = re.compile(r"(\d{1,15})\.(\d{2})")
-_DIGITS = re.compile(r"\d{1,20}")
+# ASCII digits only: \d would also match other scripts' digits, which int() converts.
+_AMOUNT = re.compile(r"([0-9]{1,15})\.([0-9]{2})")
+_DIGITS = re.compile(r"[0-9]{1,20}")
 MAX_REQUEST_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 128
 
@@ -83,13 +84,33 @@ def format_amount(rupiah: int) -> dict[str, str]:
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Parse a body that must be a JSON object whose strings are all valid Unicode.
+
+    JSON may escape half of a surrogate pair on its own ("\\ud800"), which Python accepts
+    but no database or UTF-8 encoder does, so such a body is invalid as a whole.
+    """
     try:
         data = json.loads(body)
+        if b"\\u" in body:
+            _check_encodable(data)
     except (ValueError, RecursionError) as error:
         raise BodyError(Case.INVALID_FIELD, "body") from error
     if not isinstance(data, dict):
         raise BodyError(Case.INVALID_FIELD, "body")
     return data
+
+
+def _check_encodable(value: Any) -> None:
+    """Raise UnicodeEncodeError (a ValueError) when a parsed JSON value has a lone surrogate."""
+    if isinstance(value, str):
+        value.encode("utf-8")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key.encode("utf-8")
+            _check_encodable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_encodable(item)
 
 
 def echo_identity(data: dict[str, Any]) -> dict[str, str]:

@@ -99,6 +99,42 @@ def test_nul_characters_rejected_and_audited(bank: BankSimulator) -> None:
     assert logged[-1] == "\ufffd\ufffd"
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("paymentRequestId", "abc\ud800"),
+        ("referenceNo", "r\udfff"),
+        ("channelCode", "\udc00"),
+    ],
+)
+def test_lone_surrogate_rejected(bank: BankSimulator, field: str, value: str) -> None:
+    bill = make_bills(1)[0]
+    payload = bank.payment_payload(bill.va_number, COMPANY_CODE, bill.amount)
+    payload[field] = value
+    # json.dumps escapes the lone surrogate as \udXXX, as a bank's JSON encoder may.
+    body = json.dumps(payload).encode()
+    response = bank.client.post(
+        PAYMENT, content=body, headers=_signed_headers(bank, PAYMENT, body, f"lone-{field}")
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["responseCode"] == "4002501"
+    assert _state()[0] == 0
+
+
+def test_non_ascii_digits_rejected(bank: BankSimulator) -> None:
+    bill = make_bills(1)[0]
+    arabic_indic = str(bill.amount).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    payload = bank.payment_payload(bill.va_number, COMPANY_CODE, bill.amount)
+    payload["paidAmount"]["value"] = f"{arabic_indic}.00"
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    response = bank.client.post(
+        PAYMENT, content=body, headers=_signed_headers(bank, PAYMENT, body, "arabic-digits")
+    )
+    assert response.json()["responseCode"] == "4002501"
+    assert _state()[0] == 0
+
+
 def test_huge_body_rejected(bank: BankSimulator) -> None:
     bill = make_bills(1)[0]
     payload = bank.payment_payload(bill.va_number, COMPANY_CODE, bill.amount)
