@@ -42,7 +42,7 @@ def create_organisation(
             "The organisation name is missing: give the name customers and parents will see.",
         )
     code = company_code.strip()
-    if not re.fullmatch(r"\d{1,8}", code):
+    if not re.fullmatch(r"[0-9]{1,8}", code):
         raise UserError(
             "org.company_code_invalid",
             "The company code {code} is invalid: use 1 to 8 digits, as the bank assigned it.",
@@ -65,6 +65,17 @@ def create_organisation(
             "org.company_code_taken",
             "The company code {code} already belongs to another organisation.",
             code=code,
+        )
+    overlapping = _overlapping_organisation(session, code)
+    if overlapping is not None:
+        raise UserError(
+            "org.company_code_overlaps",
+            "The company code {code} overlaps the code {other} of {name}: one starts with the "
+            "other, so their VA numbers would collide. Ask the bank for a code that does not "
+            "start with {other} and that {other} does not start with.",
+            code=code,
+            other=overlapping.company_code,
+            name=overlapping.name,
         )
     organisation = Organisation(
         slug=slug, kind=OrgKind(kind), name=name.strip(), company_code=code, language=language
@@ -93,6 +104,21 @@ def _company_code_taken(session: Session, code: str) -> bool:
     code_key = code.lstrip("0") or "0"
     codes = session.exec(select(Organisation.company_code)).all()
     return any((existing.lstrip("0") or "0") == code_key for existing in codes)
+
+
+def _overlapping_organisation(session: Session, code: str) -> Organisation | None:
+    """Return an organisation whose company code starts with this one, or that this one
+    starts with, leading zeros ignored.
+
+    A VA number is the company code followed by a zero-padded customerNo, so with codes 88081
+    and 880810 the first VA of each is 8808100000000001.
+    """
+    code_key = code.lstrip("0") or "0"
+    for organisation in session.exec(select(Organisation)).all():
+        other = organisation.company_code.lstrip("0") or "0"
+        if other.startswith(code_key) or code_key.startswith(other):
+            return organisation
+    return None
 
 
 def get_organisation(session: Session, slug: str) -> Organisation:

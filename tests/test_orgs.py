@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from billing.invoices import InvoiceDraft, LineDraft, issue_invoices
 from billing.orgs import get_organisation
-from models import Notice, StaffUser, VirtualAccount
+from models import Notice, Organisation, StaffUser, VirtualAccount
 from models.db import session_scope
 from tagih.cli.main import cli
 
@@ -153,6 +153,51 @@ def test_company_code_zero_padded_twin_rejected(database: str) -> None:
     )
     assert twin.exit_code == 1
     assert "already belongs to another organisation" in twin.output
+
+
+def _create_other(runner: CliRunner, code: str, *options: str) -> object:
+    return runner.invoke(
+        cli,
+        [
+            *options,
+            "org",
+            "create",
+            "toko-lain",
+            "--kind",
+            "invoice",
+            "--name",
+            "Toko Lain",
+            "--company-code",
+            code,
+            "--admin-phone",
+            "081234567891",
+        ],
+    )
+
+
+def test_company_code_prefix_overlap_rejected(database: str) -> None:
+    runner = CliRunner()
+    assert _create(runner).exit_code == 0
+    for code in ("880810", "8808", "0880812", "8"):
+        overlap = _create_other(runner, code)
+        assert overlap.exit_code == 1, code
+        assert "overlaps the code 88081 of Toko Maju" in overlap.output, overlap.output
+    indonesian = _create_other(runner, "880819", "--lang", "id")
+    assert "bertumpang tindih dengan kode 88081" in indonesian.output
+    created = _create_other(runner, "88082", "--lang", "id")
+    assert created.exit_code == 0
+    assert created.output == "Organisasi pedagang toko-lain (Toko Lain) dibuat.\n"
+    with session_scope() as session:
+        codes = sorted(code for code in session.exec(select(Organisation.company_code)))
+    assert codes == ["88081", "88082"]
+
+
+def test_company_code_non_ascii_digits_rejected(database: str) -> None:
+    result = _create_other(CliRunner(), "\u0661\u0662\u0663\u0664\u0665")
+    assert result.exit_code == 2
+    assert "is invalid: use 1 to 8 digits" in result.output
+    with session_scope() as session:
+        assert session.exec(select(Organisation)).all() == []
 
 
 def test_template_into_missing_folder_is_usage_error(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -7,9 +7,10 @@ from sqlmodel import select
 
 from billing.errors import UserError
 from billing.orgs import create_organisation
+from locales import N_, tr
 from models import Organisation
 from models.db import session_scope
-from tagih.cli.common import fail, print_json
+from tagih.cli.common import cli_language, fail, print_json
 
 USAGE_ERRORS = {
     "org.slug_invalid",
@@ -68,8 +69,16 @@ def create(
     if as_json:
         print_json({"ok": True, "slug": organisation.slug, "id": organisation.id})
     else:
+        kinds = {"invoice": N_("merchant"), "school": N_("school")}
+        language = cli_language()
         click.echo(
-            f"Created {organisation.kind} organisation {organisation.slug} ({organisation.name})."
+            tr(
+                language,
+                "Created the {kind} organisation {slug} ({name}).",
+                kind=tr(language, kinds[organisation.kind]),
+                slug=organisation.slug,
+                name=organisation.name,
+            )
         )
 
 
