@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import os
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from telegram import (
@@ -21,9 +21,11 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
+    PhotoSize,
     ReplyKeyboardMarkup,
     Update,
 )
+from telegram import Document as TelegramDocument
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
@@ -179,21 +181,49 @@ class TelegramChannel:
         return sent
 
 
-def _document(bot: Bot, document: Any) -> IncomingDocument:
+def _attachment(
+    bot: Bot,
+    file_id: str,
+    *,
+    filename: str,
+    mime_type: str,
+    size: int | None,
+    photo: bool = False,
+) -> IncomingDocument:
     async def download(max_bytes: int) -> bytes:
-        file = await bot.get_file(document.file_id)
+        file = await bot.get_file(file_id)
         if file.file_size is not None and file.file_size > max_bytes:
-            raise DocumentTooLarge(document.file_name or "")
+            raise DocumentTooLarge(filename)
         content = bytes(await file.download_as_bytearray())
         if len(content) > max_bytes:
-            raise DocumentTooLarge(document.file_name or "")
+            raise DocumentTooLarge(filename)
         return content
 
     return IncomingDocument(
+        filename=filename, mime_type=mime_type, size=size, download=download, photo=photo
+    )
+
+
+def _document(bot: Bot, document: TelegramDocument) -> IncomingDocument:
+    return _attachment(
+        bot,
+        document.file_id,
         filename=document.file_name or "document",
         mime_type=document.mime_type or "application/octet-stream",
         size=document.file_size,
-        download=download,
+    )
+
+
+def _photo(bot: Bot, sizes: Sequence[PhotoSize]) -> IncomingDocument:
+    """Describe the largest size of a photo, which Telegram re-encodes as a JPEG."""
+    largest = max(sizes, key=lambda size: size.width * size.height)
+    return _attachment(
+        bot,
+        largest.file_id,
+        filename=f"photo-{largest.file_unique_id}.jpg",
+        mime_type="image/jpeg",
+        size=largest.file_size,
+        photo=True,
     )
 
 
@@ -225,6 +255,8 @@ def inbound_from_update(update: Update, bot: Bot) -> Inbound | None:
         )
     if message.document is not None:
         inbound.document = _document(bot, message.document)
+    elif message.photo:
+        inbound.document = _photo(bot, message.photo)
     return inbound
 
 

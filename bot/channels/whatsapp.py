@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -32,6 +33,8 @@ from pywa_async.types import (
     SectionList,
     SectionRow,
 )
+from pywa_async.types import Document as WADocument
+from pywa_async.types import Image as WAImage
 from pywa_async.types.templates import TemplateLanguage
 
 from bot.channels.base import Address, Delivery, DeliveryError
@@ -235,34 +238,57 @@ def _row(item: Button) -> SectionRow:
     return SectionRow(title=title, callback_data=item.payload, description=description)
 
 
-def _document(wa: WhatsApp, message: Message) -> IncomingDocument:
-    document = message.document
-    assert document is not None
-
+def _attachment(
+    wa: WhatsApp, media_id: str, *, filename: str, mime_type: str, photo: bool = False
+) -> IncomingDocument:
     async def download(max_bytes: int) -> bytes:
-        media = await wa.get_media_url(document.id)
+        media = await wa.get_media_url(media_id)
         if media.file_size and media.file_size > max_bytes:
-            raise DocumentTooLarge(document.filename or "")
+            raise DocumentTooLarge(filename)
         received = bytearray()
         async for chunk in wa.stream_media(media.url):
             received += chunk
             if len(received) > max_bytes:
-                raise DocumentTooLarge(document.filename or "")
+                raise DocumentTooLarge(filename)
         return bytes(received)
 
     return IncomingDocument(
-        filename=document.filename or "document",
-        mime_type=document.mime_type or "application/octet-stream",
-        size=None,
-        download=download,
+        filename=filename, mime_type=mime_type, size=None, download=download, photo=photo
     )
 
 
-async def document_size(wa: WhatsApp, message: Message) -> int | None:
-    """Read a document's size from the Graph API's media metadata, before any download."""
-    assert message.document is not None
-    media = await wa.get_media_url(message.document.id)
+def _document(wa: WhatsApp, document: WADocument) -> IncomingDocument:
+    return _attachment(
+        wa,
+        document.id,
+        filename=document.filename or "document",
+        mime_type=document.mime_type or "application/octet-stream",
+    )
+
+
+def _image(wa: WhatsApp, image: WAImage) -> IncomingDocument:
+    """Describe an image message, which carries no file name, by its media id and type."""
+    mime_type = image.mime_type or "image/jpeg"
+    extension = mimetypes.guess_extension(mime_type.split(";")[0].strip()) or ".jpg"
+    filename = f"photo-{image.id}{extension}"
+    return _attachment(wa, image.id, filename=filename, mime_type=mime_type, photo=True)
+
+
+async def media_size(wa: WhatsApp, media_id: str) -> int | None:
+    """Read a media file's size from the Graph API's media metadata, before any download."""
+    media = await wa.get_media_url(media_id)
     return media.file_size
+
+
+async def _incoming_file(wa: WhatsApp, message: Message) -> IncomingDocument:
+    """Describe a document or image message, with the size that the Graph API declares."""
+    if message.document is not None:
+        incoming, media_id = _document(wa, message.document), message.document.id
+    else:
+        assert message.image is not None
+        incoming, media_id = _image(wa, message.image), message.image.id
+    incoming.size = await media_size(wa, media_id)
+    return incoming
 
 
 def _base_inbound(update: Message | CallbackButton | CallbackSelection) -> Inbound:
@@ -298,9 +324,8 @@ async def inbound_from_message(wa: WhatsApp, message: Message) -> Inbound | None
     inbound = _base_inbound(message)
     if message.text:
         inbound.text = message.text
-    elif message.document is not None:
-        inbound.document = _document(wa, message)
-        inbound.document.size = await document_size(wa, message)
+    elif message.document is not None or message.image is not None:
+        inbound.document = await _incoming_file(wa, message)
         inbound.text = message.caption or ""
     return inbound
 

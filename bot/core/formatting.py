@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from billing.invoices_void import status_name
 from billing.va import format_va
+from bot.core.inbound import IncomingDocument
 from locales import N_, format_date, format_rupiah, tr
 from models import Invoice, InvoiceLine, VAStatus, VirtualAccount
 
@@ -83,3 +84,21 @@ def bill_lines(invoice: Invoice, subject: str, va_number: str | None, language: 
     return "\n".join(
         part for part in (first, "  " + second, "  " + third if third else "") if part
     )
+
+
+def image_instead_of_sheet(document: IncomingDocument, language: str) -> str | None:
+    """Return the error for an image sent where a sheet is expected, or None for other files."""
+    if document.photo:
+        return tr(
+            language,
+            "You sent a photo, but this step needs a spreadsheet. Send the .xlsx sheet itself "
+            "as a file, not a photo or screenshot of it.",
+        )
+    if document.is_image:
+        return tr(
+            language,
+            "You sent an image ({name}), but this step needs a spreadsheet. Send the .xlsx "
+            "sheet itself as a file, not a photo or screenshot of it.",
+            name=document.filename,
+        )
+    return None

@@ -18,7 +18,10 @@ class DocumentNotFound(Exception):
 
 @dataclass
 class IncomingDocument:
-    """A file a person sent, described by the platform's metadata until it is downloaded."""
+    """A file a person sent, described by the platform's metadata until it is downloaded.
+
+    Images sent as photos arrive in this shape too, with a file name the adapter makes up.
+    """
 
     filename: str
     mime_type: str
@@ -26,6 +29,12 @@ class IncomingDocument:
     # Downloads at most `max_bytes` and raises DocumentTooLarge past it.
     download: Callable[[int], Awaitable[bytes]]
     content: bytes | None = None
+    photo: bool = False  # sent as a photo message, not as a file
+
+    @property
+    def is_image(self) -> bool:
+        """Return whether the platform declares the file an image, such as a photo."""
+        return self.mime_type.lower().startswith("image/")
 
     async def fetch(self, max_bytes: int) -> bytes:
         if self.content is None:

@@ -46,6 +46,8 @@ PARENT = "+6281277770000"  # school parent of two children
 MULTI = "+6281266660000"  # customer of the merchant and parent at the school
 STRANGER = "+6281311112222"
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 BOT_TOKEN = "123456:TEST-bot-token"
 WEBHOOK_SECRET = "tg-webhook-secret"
 WA_TOKEN = "wa-test-token"
@@ -321,17 +323,40 @@ class TelegramUser:
     def press_titled(self, title: str) -> int:
         return self.press(self.button(title))
 
-    def send_document(self, name: str, content: bytes, *, declared: int | None = None) -> int:
+    def send_document(
+        self, name: str, content: bytes, *, declared: int | None = None, mime_type: str = XLSX
+    ) -> int:
         file_id = f"BQACAgIAAxkBAAI{next_id()}"
         self.api.files[file_id] = content
         document = {
             "file_name": name,
-            "mime_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "mime_type": mime_type,
             "file_id": file_id,
             "file_unique_id": f"AgAD{file_id[-6:]}",
             "file_size": len(content) if declared is None else declared,
         }
         return self.post(self.update(document=document))
+
+    def send_photo(self, content: bytes, *, caption: str | None = None) -> int:
+        """Send a photo as Telegram delivers one: a thumbnail and a full size, both JPEG."""
+        sizes = []
+        for width, body in ((90, b"\xff\xd8\xff thumbnail"), (1280, content)):
+            file_id = f"AgACAgIAAxkBAAI{next_id()}"
+            self.api.files[file_id] = body
+            self.api.file_paths[file_id] = f"photos/file_{file_id[-6:]}.jpg"
+            sizes.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"AQAD{file_id[-6:]}",
+                    "file_size": len(body),
+                    "width": width,
+                    "height": width * 3 // 4,
+                }
+            )
+        message: dict[str, Any] = {"photo": sizes}
+        if caption is not None:
+            message["caption"] = caption
+        return self.post(self.update(**message))
 
     def buttons(self) -> dict[str, str]:
         """Titles and payloads of the inline keyboard of the latest message that had one."""
@@ -495,18 +520,29 @@ class WhatsAppUser:
         kind, payload = options[title]
         return self.press(payload, title) if kind == "button" else self.pick(payload, title)
 
-    def send_document(self, name: str, content: bytes, *, declared: int | None = None) -> int:
+    def send_document(
+        self, name: str, content: bytes, *, declared: int | None = None, mime_type: str = XLSX
+    ) -> int:
         media_id = f"{next_id()}"
         self.api.media[media_id] = (content, "application/vnd.ms-excel")
         if declared is not None:
             self.api.declared_sizes[media_id] = declared
         document = {
             "filename": name,
-            "mime_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "mime_type": mime_type,
             "sha256": "x" * 44,
             "id": media_id,
         }
         return self.post(self.message_update({"type": "document", "document": document}))
+
+    def send_photo(self, content: bytes, *, caption: str | None = None) -> int:
+        """Send a photo as Meta delivers one: an image message with a media id and no name."""
+        media_id = f"{next_id()}"
+        self.api.media[media_id] = (content, "image/jpeg")
+        image = {"mime_type": "image/jpeg", "sha256": "y" * 44, "id": media_id}
+        if caption is not None:
+            image["caption"] = caption
+        return self.post(self.message_update({"type": "image", "image": image}))
 
     def mine(self) -> list[dict[str, Any]]:
         return [

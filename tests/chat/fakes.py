@@ -87,6 +87,8 @@ class FakeBotAPI:
         self.token = token
         self.calls: list[Call] = []
         self.files: dict[str, bytes] = {}
+        # The file_path that getFile returns for a file id, when not a document's default.
+        self.file_paths: dict[str, str] = {}
         self.flood: list[tuple[str, int]] = []  # (method, retry_after), each returned once
         self.broken: list[str] = []  # methods that fail once each with a server error
         self.message_id = 100
@@ -146,7 +148,7 @@ class FakeBotAPI:
                 "file_id": file_id,
                 "file_unique_id": f"u-{file_id}",
                 "file_size": len(content),
-                "file_path": f"documents/{file_id}.xlsx",
+                "file_path": self._file_path(file_id),
             }
         if method.startswith("send"):
             self.message_id += 1
@@ -154,8 +156,11 @@ class FakeBotAPI:
             return {"message_id": self.message_id, "date": int(time.time()), "chat": chat}
         return True
 
+    def _file_path(self, file_id: str) -> str:
+        return self.file_paths.get(file_id, f"documents/{file_id}.xlsx")
+
     async def _file(self, token: str, path: str) -> Response:
-        file_id = path.removeprefix("documents/").removesuffix(".xlsx")
+        file_id = next((key for key in self.files if self._file_path(key) == path), "")
         if token != self.token or file_id not in self.files:
             return Response(status_code=404)
         return Response(self.files[file_id], media_type="application/octet-stream")

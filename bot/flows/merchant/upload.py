@@ -10,6 +10,7 @@ from billing.permissions import Action
 from bot.core import registry, services
 from bot.core.callbacks import Op
 from bot.core.engine import update_tag
+from bot.core.formatting import image_instead_of_sheet
 from bot.core.menu import button, menu_step, role_name
 from bot.core.states import State
 from bot.core.turn import Step, Turn
@@ -51,12 +52,20 @@ async def receive_sheet(turn: Turn) -> Step:
 
     A file without a recognised header is passed on to the next document handler when the
     role cannot upload bills, because such staff also send sheets that other flows read.
+    An image is passed on the same way unless the chat waits for a sheet upload.
     """
     importable = importable_types(turn)
     if not importable:
         turn.require(Action.BILLS_UPLOAD)
     document = turn.inbound.document
     assert document is not None and document.content is not None
+    image_error = image_instead_of_sheet(document, turn.language)
+    if image_error is not None:
+        awaited = turn.conversation.state == State.AWAIT_UPLOAD
+        log.info("update %s: image sent instead of a sheet", update_tag(turn.inbound))
+        if not awaited and "bills" not in importable:
+            raise registry.DocumentDeclined(Step([Text(image_error)]))
+        return Step([Text(image_error)])
     preview = services.preview_upload(
         turn.session,
         turn.org,

@@ -14,6 +14,7 @@ from billing.permissions import Action, is_allowed
 from billing.school import calendar, news, staff
 from billing.school.sheet import RowProblem, SheetRejected
 from bot.core.engine import update_tag
+from bot.core.formatting import image_instead_of_sheet
 from bot.core.menu import menu_step
 from bot.core.turn import Step, Turn
 from bot.flows.school.common import (
@@ -90,7 +91,7 @@ def _photo_prompt(turn: Turn) -> Text:
     audience = ", ".join(turn.data.get("classes", [])) or tr(turn.language, "whole school")
     text = tr(
         turn.language,
-        "Send the photo as a file (JPEG or PNG, at most {size} MB). "
+        "Send the photo as a file or as an ordinary photo (JPEG or PNG, at most {size} MB). "
         "The news is posted with it to: {audience}.",
         size=news.MAX_PHOTO_BYTES // 2**20,
         audience=audience,
@@ -136,8 +137,20 @@ def _content(turn: Turn) -> bytes:
     return document.content
 
 
+def _image_error(turn: Turn) -> str | None:
+    document = turn.inbound.document
+    assert document is not None
+    image_error = image_instead_of_sheet(document, turn.language)
+    if image_error is not None:
+        log.info("update %s: image sent instead of a sheet", update_tag(turn.inbound))
+    return image_error
+
+
 def _import_event_sheet(turn: Turn) -> Step:
     turn.require(Action.CALENDAR_EDIT)
+    image_error = _image_error(turn)
+    if image_error is not None:
+        return _again(turn, image_error, SchoolState.EVENT_SHEET)
     actor = acting_staff(turn)
     try:
         with turn.session.begin_nested():
@@ -162,6 +175,9 @@ def _import_event_sheet(turn: Turn) -> Step:
 
 def _import_staff_sheet(turn: Turn) -> Step:
     turn.require(Action.STAFF_MANAGE)
+    image_error = _image_error(turn)
+    if image_error is not None:
+        return _again(turn, image_error, SchoolState.STAFF_SHEET)
     actor = acting_staff(turn)
     try:
         with turn.session.begin_nested():
