@@ -6,11 +6,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tagih.sqlite3"
+
+
+# Banks issue HMAC secrets of 32 characters or more. A shorter one in production is
+# taken for a mistake (a placeholder or a truncated paste).
+MIN_CLIENT_SECRET_LENGTH = 16
 
 
 class SettingsError(RuntimeError):
@@ -150,6 +158,11 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @field_validator("tagih_env", mode="before")
+    @classmethod
+    def _fold_environment(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _normalise(self) -> Settings:
         if self.database_url.startswith("postgres://"):
@@ -158,6 +171,9 @@ class Settings(BaseSettings):
             self.database_url = "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
         prefix = self.snap_path_prefix.strip("/")
         self.snap_path_prefix = f"/{prefix}" if prefix else ""
+        if "public_base_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+            self.public_base_url = f"http://{host}:{self.http_port}"
         return self
 
     def check_production_secrets(self) -> None:
@@ -184,6 +200,38 @@ class Settings(BaseSettings):
                 + ", ".join(missing)
                 + ". Set them in the environment or in .env."
             )
+        secret_length = len(self.snap_client_secret.get_secret_value())
+        if secret_length < MIN_CLIENT_SECRET_LENGTH:
+            raise SettingsError(
+                f"SNAP_CLIENT_SECRET is {secret_length} characters long, and production needs "
+                f"at least {MIN_CLIENT_SECRET_LENGTH}. Set the HMAC secret the bank issued."
+            )
+
+    def check_bank_public_key(self) -> None:
+        """Raise SettingsError unless SNAP_BANK_PUBLIC_KEY, when set, is an RSA public key."""
+        if not self.snap_bank_public_key:
+            return
+        try:
+            text = read_pem(self.snap_bank_public_key)
+        except SettingsError as error:
+            raise SettingsError(f"SNAP_BANK_PUBLIC_KEY: {error}") from error
+        if "PRIVATE KEY-----" in text:
+            raise SettingsError(
+                "SNAP_BANK_PUBLIC_KEY holds a private key. Set the bank's RSA public key "
+                "(-----BEGIN PUBLIC KEY-----), never a private key."
+            )
+        try:
+            key = serialization.load_pem_public_key(text.encode())
+        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+            raise SettingsError(
+                f"SNAP_BANK_PUBLIC_KEY is not a valid PEM public key ({error}). Set the bank's "
+                "RSA public key, as PEM text or a path to a PEM file."
+            ) from error
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise SettingsError(
+                "SNAP_BANK_PUBLIC_KEY is not an RSA key. SNAP access tokens are signed with "
+                "SHA256withRSA, so set the bank's RSA public key."
+            )
 
 
 def _placeholders(settings: Settings) -> set[str]:
@@ -208,7 +256,17 @@ def read_pem(value: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """Read the settings once; raise SettingsError naming each invalid variable and value."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = "_".join(str(part) for part in item["loc"]).upper() or "a setting"
+            problems.append(f"{name} is {item.get('input')!r}: {item['msg']}")
+        raise SettingsError(
+            "; ".join(problems) + ". Fix it in the environment or in .env."
+        ) from error
 
 
 def reset_settings_cache() -> None:

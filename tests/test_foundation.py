@@ -10,12 +10,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from babel.messages.extract import extract_from_dir
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
 from locales import EXTRACT_KEYWORDS, LANGUAGES, format_rupiah, load_catalog, tr
 from models.db import get_engine
-from tagih.settings import Settings, SettingsError
+from tagih.settings import Settings, SettingsError, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -99,6 +101,78 @@ def test_production_requires_secrets() -> None:
 
 def test_development_starts_without_secrets() -> None:
     Settings(tagih_env="development", _env_file=None).check_production_secrets()
+
+
+def _key_files(folder: Path) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = folder / "bank-private.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = folder / "bank-public.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def _production(**values: str) -> Settings:
+    return Settings(
+        tagih_env="production",
+        database_url="postgresql://tagih@127.0.0.1/tagih",
+        _env_file=None,
+        **values,
+    )
+
+
+def test_production_rejects_short_secret(tmp_path: Path) -> None:
+    _, public = _key_files(tmp_path)
+    settings = _production(snap_client_secret="x", snap_bank_public_key=str(public))
+    with pytest.raises(SettingsError, match="SNAP_CLIENT_SECRET is 1 characters long"):
+        settings.check_production_secrets()
+    _production(
+        snap_client_secret="s" * 32, snap_bank_public_key=str(public)
+    ).check_production_secrets()
+
+
+def test_bank_key_must_be_public_rsa(tmp_path: Path) -> None:
+    private, public = _key_files(tmp_path)
+    Settings(snap_bank_public_key=str(public), _env_file=None).check_bank_public_key()
+    Settings(snap_bank_public_key=public.read_text(), _env_file=None).check_bank_public_key()
+    cases = {
+        str(private): "holds a private key",
+        str(tmp_path / "missing.pem"): "SNAP_BANK_PUBLIC_KEY: The PEM file",
+        "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----": "not a valid PEM",
+    }
+    for value, message in cases.items():
+        with pytest.raises(SettingsError, match=message):
+            Settings(snap_bank_public_key=value, _env_file=None).check_bank_public_key()
+
+
+def test_environment_name_folded_or_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAGIH_ENV", " Production ")
+    assert Settings(_env_file=None).is_production
+    monkeypatch.setenv("TAGIH_ENV", "prod")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match="TAGIH_ENV is 'prod'"):
+            get_settings()
+    finally:
+        monkeypatch.delenv("TAGIH_ENV")
+        get_settings.cache_clear()
+
+
+def test_public_base_url_follows_http_port() -> None:
+    settings = Settings(http_host="0.0.0.0", http_port=18000, _env_file=None)
+    assert settings.public_base_url == "http://127.0.0.1:18000"
+    given = Settings(public_base_url="https://tagih.example.com", _env_file=None)
+    assert given.public_base_url == "https://tagih.example.com"
 
 
 def test_offline_guard_blocks_other_hosts() -> None:
