@@ -73,7 +73,7 @@ def format_whole_number(value: int, code: str) -> str | None:
         return None
     tokens, placeholders, width = parsed
     if len(tokens) == len(placeholders) and "?" not in placeholders and (value or width):
-        return str(value).zfill(width)  # only 0 and #, as in "000000000": zero padding
+        return str(value).zfill(width)  # a format of only 0 and # pads with zeros
     digits = str(value).zfill(width) if value or width else ""
     # Digits fill the placeholders from the right; the first one takes any overflow.
     shares = [""] * len(placeholders)
