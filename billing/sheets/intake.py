@@ -56,6 +56,8 @@ _COLUMN_MAX = re.compile(rb'\bmax="(\d+)"')
 _ZERO_WIDTH = re.compile(rb'\bwidth="0+(?:\.0*)?"')
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _CELL_STYLE = re.compile(rb'\bs="(\d+)"')
+# A cell type other than a number: shared or inline text, a boolean, an error or a date.
+_NOT_A_NUMBER = re.compile(rb'\bt="(?!n")')
 
 
 class SheetFileError(UserError):
@@ -72,7 +74,7 @@ class SheetLayout:
     hidden_rows: set[int] = field(default_factory=set)
     hidden_columns: set[int] = field(default_factory=set)
     # The format codes ("000000000") that change how a whole number reads, by column and
-    # then by row. Only cells with a value are listed.
+    # then by row. Only cells that contain a number are listed.
     display_formats: dict[int, dict[int, str]] = field(default_factory=dict)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
     last_row: int = 0
@@ -491,6 +493,8 @@ class _WorksheetScanner:
         formats = self.layout.display_formats
         for match in pattern.finditer(piece):
             attributes = match.group(1)
+            if b"t=" in attributes and _NOT_A_NUMBER.search(attributes):
+                continue
             style = _CELL_STYLE.search(attributes)
             code = self.styles.get(int(style.group(1)) if style else 0)
             if code is None:

@@ -103,16 +103,19 @@ def test_fraction_left_alone() -> None:
     assert result.invoices[0].draft.number == "1002.5"
 
 
-def test_formatted_empty_cells_not_recorded() -> None:
-    """A column formatted far below the data lists only the cells that contain a value."""
+def test_only_formatted_numbers_recorded() -> None:
+    """A column formatted far below the data lists only the cells that contain a number."""
 
     def edit(workbook, sheet):  # type: ignore[no-untyped-def]
         for row in range(2, 3000):
             sheet.cell(row=row, column=4).number_format = "000000"
 
-    content = xlsx([BILL_HEADER, bill_row(1002)], edit=edit)
+    rows = [BILL_HEADER, bill_row(1002), bill_row("001003"), bill_row(1004)]
+    content = xlsx(rows, edit=edit)
     workbook = open_workbook("a.xlsx", content, Settings(_env_file=None))
-    assert workbook.sheets[0].display_formats == {4: {2: "000000"}}
+    assert workbook.sheets[0].display_formats == {4: {2: "000000", 4: "000000"}}
+    result = read(content)
+    assert [invoice.draft.number for invoice in result.invoices] == ["001002", "001003", "001004"]
 
 
 def test_default_style_with_zero_format() -> None:
