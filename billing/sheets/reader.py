@@ -320,6 +320,8 @@ def _data_rows(
                 ),
                 row=number,
             )
+            # Kept but blocked, so an invoice with a hidden line fails as a whole.
+            data.append(DataRow(number, cells, set(filled) if filled else None, blocked=True))
             continue
         cells = _mark_formulas(layout, number, cells, header, used, problems)
         data.append(DataRow(number, cells, set(filled) if filled else None))
@@ -365,7 +367,11 @@ def _report_hidden_columns(
     width = max(len(row.cells) for row in data)
     for column in sorted(c for c in layout.hidden_columns if c <= width):
         index = column - 1
-        rows = [row for row in data if _has_value(layout, row, index)]
+        rows = [
+            row
+            for row in data
+            if row.number not in layout.hidden_rows and _has_value(layout, row, index)
+        ]
         if not rows:
             continue
         for row in rows:

@@ -58,9 +58,8 @@ def clean_text(value: Any) -> str:
 
 def cell_text(value: Any) -> str:
     """Return the text the user sees for an identifier cell: 1002.0 becomes "1002"."""
-    # NOTE: a number shown with leading zeros by its number format ("00123") reads as "123":
-    # calamine returns the stored value, not the displayed text. Templates format these
-    # columns as Text so the zeros are stored.
+    # calamine returns a cell's stored number, not its displayed text, so the reader replaces
+    # numbers in identifier columns with the text their number format shows ("00123") first.
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):

@@ -299,3 +299,21 @@ def test_header_variants_in_english() -> None:
     draft = result.invoices[0].draft
     assert (draft.number, draft.phone, draft.total) == ("A-1", "+6281234567890", 1500000)
     assert draft.due_date == dt.date(2031, 12, 31)
+
+
+def test_hidden_line_blocks_its_invoice() -> None:
+    """An invoice whose second line is hidden is not issued with the first line alone."""
+
+    def edit(workbook, sheet):  # type: ignore[no-untyped-def]
+        sheet.row_dimensions[3].hidden = True
+
+    rows = [
+        BILL_HEADER,
+        bill_row("INV-1", product="Kertas A4", amount=55000),
+        bill_row("INV-1", product="Tinta", amount=95000),
+        bill_row("INV-2", "Siti Rahma"),
+    ]
+    result = read(xlsx(rows, edit=edit))
+    assert [(problem.code, problem.row) for problem in result.errors] == [("sheet.hidden_row", 3)]
+    assert [invoice.draft.number for invoice in result.invoices] == ["INV-2"]
+    assert result.invalid_rows == [2, 3]
