@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -61,6 +63,8 @@ SERVICE_NAMES = {
 }
 MAX_BODY_BYTES = 64 * 1024
 MAX_LOGGED_BODY_CHARS = 16 * 1024
+# Enough of an unauthenticated body to see what a misconfigured client sends.
+MAX_UNAUTHENTICATED_CHARS = 1024
 _LOGGED_HEADERS = (
     "content-type",
     "x-timestamp",
@@ -72,6 +76,51 @@ _LOGGED_HEADERS = (
 )
 
 
+@dataclass
+class AuditBudget:
+    """How many audit rows of unauthenticated requests one web process may still write.
+
+    Anyone can send requests with a made-up token, and each would otherwise add a row of up
+    to 16 KB. The budget refills at refill_per_second up to burst. Requests beyond it are
+    counted, and the count is logged as a warning once a minute instead of stored.
+    """
+
+    refill_per_second: float = 5.0
+    burst: float = 300.0
+    clock: Callable[[], float] = time.monotonic
+    _tokens: float = -1.0
+    _updated: float = 0.0
+    _skipped: int = 0
+    _warned_at: float = float("-inf")
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        """Use one row of the budget; False when it is spent, which counts a skipped row."""
+        with self._lock:
+            now = self.clock()
+            if self._tokens < 0:
+                self._tokens = self.burst
+            else:
+                elapsed = max(0.0, now - self._updated)
+                self._tokens = min(self.burst, self._tokens + elapsed * self.refill_per_second)
+            self._updated = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            self._skipped += 1
+            if now - self._warned_at >= 60:
+                log.warning(
+                    "%d unauthenticated SNAP requests were not stored for audit: more than "
+                    "%.0f per second arrived after a burst of %.0f",
+                    self._skipped,
+                    self.refill_per_second,
+                    self.burst,
+                )
+                self._skipped = 0
+                self._warned_at = now
+            return False
+
+
 @dataclass(frozen=True)
 class SnapConfig:
     default_connection: Connection
@@ -79,6 +128,7 @@ class SnapConfig:
     token_ttl_seconds: int = 900
     # Shared by the requests of one app, so each app (and each test's app) has its own.
     credentials: CredentialCache = field(default_factory=CredentialCache, compare=False)
+    unauthenticated_audit: AuditBudget = field(default_factory=AuditBudget, compare=False)
 
 
 @dataclass(frozen=True)
@@ -110,6 +160,8 @@ class SnapResponse:
     virtual_account_no: str | None = None
     request_id: str | None = None
     logged_body: dict[str, Any] = field(default_factory=dict)
+    # False for a request rejected before its token or signature was checked successfully.
+    authenticated: bool = True
 
 
 class Rejection(Exception):
@@ -118,17 +170,28 @@ class Rejection(Exception):
         self.case = case
 
 
-Handler = Callable[[Session, SnapRequest, SnapConfig], SnapResponse]
+Authenticator = Callable[[Session, SnapRequest, SnapConfig], Connection | SnapResponse]
+Handler = Callable[[Session, SnapRequest, SnapConfig, Connection], SnapResponse]
 ParsedRequest = TypeVar("ParsedRequest")
 
 
 def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> SnapResponse:
-    """Handle one SNAP request; the response is built only after its transaction commits."""
-    handler = _HANDLERS[service]
+    """Handle one SNAP request; the response is built only after its transaction commits.
+
+    The token, signature and bank connection are checked first in a read-only session, so
+    requests that fail authentication never take the write lock. Everything after that runs
+    in one write transaction together with the audit row.
+    """
     try:
-        with session_scope(write=True) as session:
-            response = handler(session, request, config)
-            _insert_audit_row(session, service, request, response)
+        with session_scope() as session:
+            admitted = _AUTHENTICATORS[service](session, request, config)
+        if isinstance(admitted, SnapResponse):
+            response = admitted
+            _audit_rejection(service, request, response, config)
+        else:
+            with session_scope(write=True) as session:
+                response = _HANDLERS[service](session, request, config, admitted)
+                _insert_audit_row(session, service, request, response)
     except Exception:
         log.exception(
             "SNAP %s request failed; responding with a general error (external id %s)",
@@ -187,19 +250,33 @@ def _path_matches(request: SnapRequest, connection: Connection, service: str) ->
     return request.path == connection.path_prefix + SERVICE_PATHS[service]
 
 
-def _handle_token(session: Session, request: SnapRequest, config: SnapConfig) -> SnapResponse:
+def _authenticate_token(
+    session: Session, request: SnapRequest, config: SnapConfig
+) -> Connection | SnapResponse:
+    """Return the bank connection of a valid token request, or the rejection to send."""
     client_id = request.header("x-client-key")
     connection = find_connection(session, client_id, config.default_connection)
     case = _check_token_request(request, config, connection)
-    if case is not None or connection is None:
-        response = _token_response(case or Case.UNAUTHORIZED)
-    else:
-        ttl = config.token_ttl_seconds
-        token = issue_token(
-            session, client_id=connection.client_id, now=request.received_at, ttl_seconds=ttl
-        )
-        response = _token_response(Case.SUCCESS, token, ttl)
+    if case is None and connection is not None:
+        return connection
+    response = _token_response(case or Case.UNAUTHORIZED)
     response.partner_id = client_id[:128] or None
+    # Field errors are found only after the signature was verified.
+    response.authenticated = case in (Case.INVALID_FIELD, Case.MISSING_FIELD) and (
+        not request.body_too_large
+    )
+    return response
+
+
+def _handle_token(
+    session: Session, request: SnapRequest, config: SnapConfig, connection: Connection
+) -> SnapResponse:
+    ttl = config.token_ttl_seconds
+    token = issue_token(
+        session, client_id=connection.client_id, now=request.received_at, ttl_seconds=ttl
+    )
+    response = _token_response(Case.SUCCESS, token, ttl)
+    response.partner_id = request.header("x-client-key")[:128] or None
     return response
 
 
@@ -340,28 +417,44 @@ def _claim_external_id(session: Session, request: SnapRequest, connection: Conne
         raise Rejection(Case.CONFLICT)
 
 
+def _authenticate_va(service: str) -> Authenticator:
+    """Build the authenticator of an inquiry or payment: size, token, path, signature."""
+
+    def authenticate(
+        session: Session, request: SnapRequest, config: SnapConfig
+    ) -> Connection | SnapResponse:
+        try:
+            if request.body_too_large:
+                raise Rejection(Case.INVALID_FIELD)
+            return _authenticate(session, request, config, service)
+        except Rejection as rejection:
+            response = _va_response(service, rejection.case, _loose_body(request), None)
+            response.authenticated = False
+            return response
+
+    return authenticate
+
+
 def _admit(
     session: Session,
     request: SnapRequest,
-    config: SnapConfig,
-    service: str,
+    connection: Connection,
     parse: Callable[[dict[str, Any]], ParsedRequest],
-) -> tuple[Connection, ParsedRequest]:
-    """Run the checks before the bill: size, authentication, X-EXTERNAL-ID, body fields.
+) -> ParsedRequest:
+    """Run the checks after authentication and before the bill: X-EXTERNAL-ID, body fields.
 
     Raises Rejection or BodyError with the case to respond with.
     """
-    if request.body_too_large:
-        raise Rejection(Case.INVALID_FIELD)
-    connection = _authenticate(session, request, config, service)
     _claim_external_id(session, request, connection)
-    return connection, parse(parse_json_object(request.body))
+    return parse(parse_json_object(request.body))
 
 
-def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) -> SnapResponse:
+def _handle_inquiry(
+    session: Session, request: SnapRequest, config: SnapConfig, connection: Connection
+) -> SnapResponse:
     data = _loose_body(request)
     try:
-        connection, parsed = _admit(session, request, config, codes.SERVICE_INQUIRY, parse_inquiry)
+        parsed = _admit(session, request, connection, parse_inquiry)
     except (Rejection, BodyError) as rejection:
         return _va_response(codes.SERVICE_INQUIRY, rejection.case, data, None)
 
@@ -390,10 +483,12 @@ def _handle_inquiry(session: Session, request: SnapRequest, config: SnapConfig) 
     return response
 
 
-def _handle_payment(session: Session, request: SnapRequest, config: SnapConfig) -> SnapResponse:
+def _handle_payment(
+    session: Session, request: SnapRequest, config: SnapConfig, connection: Connection
+) -> SnapResponse:
     data = _loose_body(request)
     try:
-        connection, parsed = _admit(session, request, config, codes.SERVICE_PAYMENT, parse_payment)
+        parsed = _admit(session, request, connection, parse_payment)
     except (Rejection, BodyError) as rejection:
         return _va_response(codes.SERVICE_PAYMENT, rejection.case, data, None)
 
@@ -464,6 +559,15 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+def _audit_rejection(
+    service: str, request: SnapRequest, response: SnapResponse, config: SnapConfig
+) -> None:
+    """Store the audit row of a request rejected before its transaction, within the budget."""
+    if not response.authenticated and not config.unauthenticated_audit.take():
+        return
+    _audit_separately(service, request, response)
+
+
 def _insert_audit_row(
     session: Session, service: str, request: SnapRequest, response: SnapResponse
 ) -> None:
@@ -471,7 +575,10 @@ def _insert_audit_row(
     if request.body_too_large:
         body = f"<body over {MAX_BODY_BYTES} bytes, not kept>"
     else:
-        body = _storable(request.body.decode("utf-8", errors="replace")[:MAX_LOGGED_BODY_CHARS])
+        limit = MAX_LOGGED_BODY_CHARS if response.authenticated else MAX_UNAUTHENTICATED_CHARS
+        body = _storable(request.body.decode("utf-8", errors="replace")[:limit])
+        if len(request.body) > limit:
+            body += f"<{len(request.body)} bytes in all>"
     partner_id = response.partner_id or request.header("x-partner-id")
     virtual_account_no = (response.virtual_account_no or "").replace(" ", "")
     values = {
@@ -491,6 +598,11 @@ def _insert_audit_row(
     session.execute(insert(SnapRequestLog.__table__), values)  # type: ignore[attr-defined]
 
 
+_AUTHENTICATORS: dict[str, Authenticator] = {
+    codes.SERVICE_TOKEN: _authenticate_token,
+    codes.SERVICE_INQUIRY: _authenticate_va(codes.SERVICE_INQUIRY),
+    codes.SERVICE_PAYMENT: _authenticate_va(codes.SERVICE_PAYMENT),
+}
 _HANDLERS: dict[str, Handler] = {
     codes.SERVICE_TOKEN: _handle_token,
     codes.SERVICE_INQUIRY: _handle_inquiry,

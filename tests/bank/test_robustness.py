@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
+from billing.snap.service import AuditBudget
 from billing.snap.signature import format_timestamp, hmac_signature, string_to_sign
 from models import Payment, SnapRequestLog, VAStatus, VirtualAccount
 from models.db import session_scope
@@ -180,6 +181,51 @@ def test_forged_and_replayed(bank: BankSimulator) -> None:
     payments, statuses = _state()
     assert payments == 1
     assert statuses == [VAStatus.PAID]
+
+
+def test_audit_budget_refills_and_warns(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    budget = AuditBudget(refill_per_second=1.0, burst=3.0, clock=lambda: now[0])
+    assert [budget.take() for _ in range(4)] == [True, True, True, False]
+    assert "1 unauthenticated SNAP requests were not stored" in caplog.text
+    assert budget.take() is False
+    now[0] += 1.0
+    assert budget.take() is True
+    assert budget.take() is False
+    # The count is logged at most once a minute.
+    assert caplog.text.count("were not stored") == 1
+    now[0] += 60.0
+    caplog.clear()
+    assert [budget.take() for _ in range(4)] == [True, True, True, False]
+    assert "3 unauthenticated SNAP requests were not stored" in caplog.text
+
+
+def test_unauthenticated_flood_audited_within_budget(bank: BankSimulator, app: FastAPI) -> None:
+    app.state.snap_config.unauthenticated_audit.burst = 5.0
+    app.state.snap_config.unauthenticated_audit.refill_per_second = 0.001
+    bill = make_bills(1)[0]
+    payload = bank.payment_payload(bill.va_number, COMPANY_CODE, bill.amount)
+    payload["additionalInfo"] = {"padding": "x" * 60_000}
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer junk"}
+    for index in range(20):
+        response = bank.client.post(
+            PAYMENT, content=body, headers={**headers, "X-EXTERNAL-ID": f"flood-{index}"}
+        )
+        assert response.json()["responseCode"] == "4012501"
+    with session_scope() as session:
+        rows = session.exec(select(SnapRequestLog).order_by(SnapRequestLog.id)).all()
+    assert len(rows) == 5
+    assert all(len(row.body) < 1100 for row in rows)
+    assert rows[0].body.endswith(f"<{len(body)} bytes in all>")
+
+    # An authenticated request is audited whole, whatever the budget.
+    accepted = bank.pay(bill.va_number, COMPANY_CODE, bill.amount)
+    assert accepted.response_code == "2002500"
+    with session_scope() as session:
+        last = session.exec(select(SnapRequestLog).order_by(SnapRequestLog.id.desc())).first()
+    assert last.response_code == "2002500"
+    assert "<" not in last.body
 
 
 def test_other_prefix_rejected(bank: BankSimulator) -> None:
