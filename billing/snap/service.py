@@ -1,10 +1,12 @@
-"""Handling one SNAP request, from the received bytes to the response, in one transaction.
+"""Handling one SNAP request, from the received bytes to the response.
 
 The order of checks follows SNAP's rules for virtual accounts: token, timestamp and
 signature; X-EXTERNAL-ID unused today; mandatory and well-formed fields; then the bill.
-Every request, accepted or not, leaves an audit row without secrets in the same
-transaction. A request that fails with an error is logged in a transaction of its own,
-and the rollback releases its X-EXTERNAL-ID, so the bank may retry with it.
+An authenticated request leaves an audit row without secrets in the same transaction as
+its effects. A request rejected before authentication is audited in a transaction of its
+own, within a per-process budget (AuditBudget). A request that fails with an error is
+logged in a transaction of its own, and the rollback releases its X-EXTERNAL-ID, so the
+bank may retry with it.
 """
 
 from __future__ import annotations
