@@ -1,83 +1,19 @@
-"""Fake Telegram Bot API and Meta Graph API servers on 127.0.0.1 that record every call."""
+"""Fake Telegram Bot API and Meta Graph API servers on 127.0.0.1 that record every call.
+
+The Graph API fake and the server plumbing live in tests.fakes, shared with other folders.
+"""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerThread:
-    """Run an ASGI app under uvicorn in a background thread."""
-
-    def __init__(self, app: FastAPI, *, lifespan: str = "off") -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan=lifespan,
-            ws="none",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("fake server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    at: float = field(default_factory=time.perf_counter)
-
-
-async def _form(request: Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        return json.loads(await request.body() or b"{}"), {}
-    params: dict[str, Any] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    async with request.form() as form:
-        for key, value in form.multi_items():
-            if hasattr(value, "read"):
-                files[key] = (value.filename or "", await value.read())
-                continue
-            try:
-                params[key] = json.loads(value)
-            except ValueError:
-                params[key] = value
-    return params, files
+from tests.fakes.graph_api import FakeGraphAPI as FakeGraphAPI
+from tests.fakes.servers import Call, ServerThread, read_form
+from tests.fakes.servers import free_port as free_port
 
 
 class FakeBotAPI:
@@ -113,7 +49,7 @@ class FakeBotAPI:
             return JSONResponse(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401
             )
-        params, files = await _form(request)
+        params, files = await read_form(request)
         for index, (flood_method, retry_after) in enumerate(self.flood):
             if flood_method == method:
                 del self.flood[index]
@@ -164,98 +100,3 @@ class FakeBotAPI:
         if token != self.token or file_id not in self.files:
             return Response(status_code=404)
         return Response(self.files[file_id], media_type="application/octet-stream")
-
-
-class FakeGraphAPI:
-    """Meta's Graph API for WhatsApp Cloud: messages, media upload, media URL and download."""
-
-    def __init__(self, token: str, phone_id: str) -> None:
-        self.token = token
-        self.phone_id = phone_id
-        self.calls: list[Call] = []
-        self.media: dict[str, tuple[bytes, str]] = {}
-        self.declared_sizes: dict[str, int] = {}
-        self.rate_limited = 0  # how many message sends still get a rate-limit error
-        self.counter = 0
-        self.app = FastAPI()
-        self.app.post("/{version}/{phone_id}/messages")(self._message)
-        self.app.post("/{version}/{phone_id}/media")(self._upload)
-        self.app.get("/download/{media_id}")(self._download)
-        self.app.get("/{version}/{media_id}")(self._media_url)
-        self.server = ServerThread(self.app)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def messages(self) -> list[dict[str, Any]]:
-        return [call.params for call in self.calls if call.method == "messages"]
-
-    def texts(self) -> list[str]:
-        found = []
-        for message in self.messages():
-            if message.get("type") == "text":
-                found.append(message["text"]["body"])
-            elif message.get("type") == "interactive":
-                found.append(message["interactive"]["body"]["text"])
-        return found
-
-    def _authorised(self, request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {self.token}"
-
-    async def _message(self, version: str, phone_id: str, request: Request) -> Response:
-        if not self._authorised(request) or phone_id != self.phone_id:
-            return JSONResponse({"error": {"message": "Invalid token", "code": 190}}, 401)
-        body = json.loads(await request.body())
-        if self.rate_limited > 0:
-            self.rate_limited -= 1
-            self.calls.append(Call("messages:limited", body))
-            error = {
-                "message": "(#130429) Rate limit hit",
-                "type": "OAuthException",
-                "code": 130429,
-                "error_data": {"messaging_product": "whatsapp", "details": "Rate limit hit"},
-                "fbtrace_id": "Az1",
-            }
-            return JSONResponse({"error": error}, 400)
-        if body.get("status") == "read":
-            self.calls.append(Call("read", body))
-            return JSONResponse({"success": True})
-        self.calls.append(Call("messages", body))
-        self.counter += 1
-        return JSONResponse(
-            {
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
-                "messages": [{"id": f"wamid.OUT{self.counter}"}],
-            }
-        )
-
-    async def _upload(self, version: str, phone_id: str, request: Request) -> Response:
-        params, files = await _form(request)
-        self.counter += 1
-        media_id = f"up{self.counter}"
-        self.calls.append(Call("media", {**params, "id": media_id}, files))
-        return JSONResponse({"id": media_id})
-
-    async def _media_url(self, version: str, media_id: str, request: Request) -> Response:
-        if media_id not in self.media:
-            return JSONResponse({"error": {"message": "Unknown media", "code": 100}}, 400)
-        content, mime_type = self.media[media_id]
-        self.calls.append(Call("media_url", {"id": media_id}))
-        return JSONResponse(
-            {
-                "messaging_product": "whatsapp",
-                "url": f"{self.url}/download/{media_id}",
-                "mime_type": mime_type,
-                "sha256": "0" * 64,
-                "file_size": self.declared_sizes.get(media_id, len(content)),
-                "id": media_id,
-            }
-        )
-
-    async def _download(self, media_id: str, request: Request) -> Response:
-        self.calls.append(Call("download", {"id": media_id}))
-        if not self._authorised(request) or media_id not in self.media:
-            return Response(status_code=404)
-        return Response(self.media[media_id][0], media_type="application/octet-stream")
