@@ -35,6 +35,7 @@ from bot.core import (
     Inbound,
     IncomingDocument,
     SharedContact,
+    chat_language,
     decode_callback,
     error_replies,
     handle_inbound,
@@ -274,14 +275,23 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The one error handler: log the traceback, tell the person in one short line."""
+    """The one error handler: log the traceback, tell the person in one short line.
+
+    The line is in the person's language as the core picks it, so someone who chose English
+    reads it in English whatever language their Telegram app uses.
+    """
     if not isinstance(update, Update) or context.error is None:
         log.error("telegram error outside an update", exc_info=context.error)
         return
     tag = short_hash(f"telegram:{update.update_id}")
     user = update.effective_user
-    replies = error_replies(context.error, tag, user.language_code if user else None)
+    hint = user.language_code if user else None
     chat = update.effective_chat
+    if chat is not None:
+        language = chat_language(channel="telegram", chat_id=str(chat.id), hint=hint)
+    else:
+        language = hint
+    replies = error_replies(context.error, tag, language)
     if chat is None:
         return
     try:

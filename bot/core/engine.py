@@ -11,7 +11,7 @@ import importlib
 import logging
 import time
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from billing.errors import UserError
@@ -77,6 +77,45 @@ def error_replies(error: BaseException, tag: str, language: str | None) -> list[
     """Log the traceback under the update's tag and return the short line sent to the person."""
     log.error("update %s failed: %s", tag, type(error).__name__, exc_info=error)
     return [Text(tr(language, ERROR_LINE))]
+
+
+def chat_language(*, channel: str, chat_id: str, hint: str | None) -> str:
+    """Return the language the core replies in to a chat, for replies outside a turn.
+
+    It picks as a turn does: the language the person chose, else the one of their record or
+    organisation, else `hint` (the app's language), else the default. It writes nothing, and
+    it falls back to `hint` when the database fails, because it serves error replies.
+    """
+    try:
+        with session_scope() as session:
+            return _stored_language(session, channel=channel, chat_id=chat_id, hint=hint)
+    except SQLAlchemyError as error:
+        chat = short_hash(f"{channel}:{chat_id}")
+        log.warning("chat %s: language lookup failed: %s", chat, type(error).__name__)
+        return normalise_language(hint)
+
+
+def _stored_language(session: Session, *, channel: str, chat_id: str, hint: str | None) -> str:
+    identity = session.exec(
+        select(ChatIdentity).where(
+            ChatIdentity.channel == channel, ChatIdentity.external_id == chat_id
+        )
+    ).first()
+    if identity is None:
+        return normalise_language(hint)
+    if identity.language:
+        return normalise_language(identity.language)
+    query = select(ConversationState).where(ConversationState.chat_identity_id == identity.id)
+    # A chat without a stored conversation yet is read as a new one, which is never saved.
+    conversation = session.exec(query).first() or ConversationState(
+        chat_identity_id=identity.id or 0
+    )
+    memberships = find_memberships(session, phone=identity.phone, email=identity.email)
+    stored = _stored_membership(memberships, conversation)
+    if stored is None:
+        return normalise_language(hint)
+    organisation = session.get(Organisation, stored.organisation_id)
+    return _membership_language(stored, organisation, hint)
 
 
 async def _handle(inbound: Inbound, tag: str) -> list[Reply]:
@@ -353,11 +392,7 @@ def _choose(turn: Turn) -> Step | None:
         _select(turn, picked)
         _start_over(turn)
         return None
-    stored = _find_membership(
-        turn.memberships, turn.conversation.organisation_id, turn.conversation.role
-    )
-    if stored is None and len(turn.memberships) == 1:
-        stored = turn.memberships[0]
+    stored = _stored_membership(turn.memberships, turn.conversation)
     if stored is None:
         return choose_organisation_step(turn)
     _select(turn, stored)
@@ -373,16 +408,33 @@ def _find_membership(
     return None
 
 
+def _stored_membership(
+    memberships: list[Membership], conversation: ConversationState
+) -> Membership | None:
+    """Return the membership the conversation last used, or the only one the person has."""
+    stored = _find_membership(memberships, conversation.organisation_id, conversation.role)
+    if stored is None and len(memberships) == 1:
+        stored = memberships[0]
+    return stored
+
+
+def _membership_language(
+    membership: Membership, organisation: Organisation | None, hint: str | None
+) -> str:
+    """Return the language of a person who chose none: their record's, else the organisation's."""
+    preferred = membership.language or (organisation.language if organisation else None)
+    return normalise_language(preferred or hint)
+
+
 def _select(turn: Turn, membership: Membership) -> None:
     turn.membership = membership
     turn.organisation = turn.session.get(Organisation, membership.organisation_id)
     turn.conversation.organisation_id = membership.organisation_id
     turn.conversation.role = membership.role.value
     if turn.identity.language is None:
-        preferred = membership.language or (
-            turn.organisation.language if turn.organisation else None
+        turn.language = _membership_language(
+            membership, turn.organisation, turn.inbound.language_hint
         )
-        turn.language = normalise_language(preferred or turn.inbound.language_hint)
         turn.inbound.reply_language = turn.language
 
 

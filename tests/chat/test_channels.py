@@ -217,6 +217,43 @@ def test_telegram_error_handler(world: World, telegram, caplog: pytest.LogCaptur
     assert "failed" in failures[0].getMessage()
 
 
+ERROR_LINE_EN = "Something went wrong on our side. Please try again in a few minutes."
+ERROR_LINE_ID = "Terjadi kesalahan di sistem kami. Silakan coba lagi beberapa menit lagi."
+
+
+@pytest.mark.parametrize(
+    ("phone", "app_language", "expected"),
+    [
+        (ALICE, "id", ERROR_LINE_EN),  # her customer record is in English
+        (BUDI, "en", ERROR_LINE_ID),  # his customer record is in Indonesian
+        (None, "en", ERROR_LINE_EN),  # not registered: the app's language, as the core does
+        (None, "fr", ERROR_LINE_ID),  # an app language Tagih lacks: the default language
+    ],
+)
+def test_telegram_error_line_language(
+    world: World, telegram, phone: str | None, app_language: str, expected: str
+) -> None:  # type: ignore[no-untyped-def]
+    user = telegram(phone, app_language, verified=phone is not None)
+    user.api.broken.append("sendMessage")
+
+    user.say("menu")
+
+    assert user.last_text() == expected
+    assert "sendMessage:broken" in [call.method for call in user.api.calls]
+
+
+def test_telegram_error_line_chosen_language(world: World, telegram) -> None:  # type: ignore[no-untyped-def]
+    user = telegram(FINANCE, "id")
+    user.say("menu")
+    user.choose("Bahasa / Language")
+    user.choose("English")
+    user.api.broken.append("sendMessage")
+
+    user.say("menu")
+
+    assert user.last_text() == ERROR_LINE_EN
+
+
 def test_telegram_email_link(world: World, telegram) -> None:  # type: ignore[no-untyped-def]
     user = telegram(None, verified=False)
     user.say("halo")
