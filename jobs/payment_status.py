@@ -40,7 +40,7 @@ from models import VAStatus, VirtualAccount
 from models.db import session_scope
 from models.types import utcnow
 from tagih.logs import short_hash
-from tagih.settings import Settings, get_settings
+from tagih.settings import Settings, get_settings, read_pem
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,15 @@ def dev_tagih_key_file(settings: Settings) -> Path:
 def tagih_private_key(settings: Settings) -> str:
     """Return the private key Tagih signs its access-token requests to banks with.
 
-    In development it is a key generated once beside SNAP_DEV_KEY_FILE, whose public half
-    the bank simulator trusts.
+    SNAP_TAGIH_PRIVATE_KEY when set. Otherwise development uses a key generated once beside
+    SNAP_DEV_KEY_FILE, whose public half the bank simulator trusts, and production has none.
     """
-    # TODO: no setting provides Tagih's own private key yet, so outside development the
-    # job cannot get a token from a bank and skips every check.
+    if settings.snap_tagih_private_key:
+        return read_pem(settings.snap_tagih_private_key)
     if settings.is_production:
         raise BankAuthError(
-            "Tagih's private key for calls to banks is missing: production has no setting for it"
+            "SNAP_TAGIH_PRIVATE_KEY is not set, so Tagih cannot get an access token from a "
+            "bank. Set Tagih's RSA private key and give the bank its public half."
         )
     return load_or_create_dev_key(dev_tagih_key_file(settings))
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # database connections only wait for the pool and fight over the interpreter lock.
     snap_worker_threads: int = Field(default=8, ge=1, le=64)
     snap_bank_base_url: str = ""  # the bank's API, for inquiry-status; empty means off
+    # Tagih's own RSA private key (PEM text or a path), which signs Tagih's access-token
+    # requests to the bank for inquiry-status calls. The bank is given its public half.
+    snap_tagih_private_key: str = ""
     # Development only: where the generated bank key pair lives when the SNAP keys are unset.
     snap_dev_key_file: str = str(PROJECT_ROOT / "var" / "snap-dev-bank-key.pem")
     va_validity_days: int = 60
@@ -193,6 +196,8 @@ class Settings(BaseSettings):
             missing.append("WHATSAPP_APP_SECRET")
         if self.whatsapp_token and not self.whatsapp_verify_token:
             missing.append("WHATSAPP_VERIFY_TOKEN")
+        if self.snap_bank_base_url and not self.snap_tagih_private_key:
+            missing.append("SNAP_TAGIH_PRIVATE_KEY")
         if missing:
             raise SettingsError(
                 "TAGIH_ENV=production needs these settings, which are missing or still "
@@ -205,6 +210,26 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"SNAP_CLIENT_SECRET is {secret_length} characters long, and production needs "
                 f"at least {MIN_CLIENT_SECRET_LENGTH}. Set the HMAC secret the bank issued."
+            )
+
+    def check_tagih_private_key(self) -> None:
+        """Raise SettingsError unless SNAP_TAGIH_PRIVATE_KEY, when set, is an RSA private key."""
+        if not self.snap_tagih_private_key:
+            return
+        try:
+            text = read_pem(self.snap_tagih_private_key)
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        except SettingsError as error:
+            raise SettingsError(f"SNAP_TAGIH_PRIVATE_KEY: {error}") from error
+        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+            raise SettingsError(
+                f"SNAP_TAGIH_PRIVATE_KEY is not a valid unencrypted PEM private key ({error}). "
+                "Set Tagih's RSA private key, as PEM text or a path to a PEM file."
+            ) from error
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise SettingsError(
+                "SNAP_TAGIH_PRIVATE_KEY is not an RSA key. SNAP access-token requests are "
+                "signed with SHA256withRSA, so set an RSA private key."
             )
 
     def check_bank_public_key(self) -> None:

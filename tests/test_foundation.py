@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
+from jobs.payment_status import BankAuthError, tagih_private_key
 from locales import EXTRACT_KEYWORDS, LANGUAGES, format_rupiah, load_catalog, tr
 from models.db import get_engine
 from tagih.settings import Settings, SettingsError, get_settings
@@ -153,6 +154,25 @@ def test_bank_key_must_be_public_rsa(tmp_path: Path) -> None:
     for value, message in cases.items():
         with pytest.raises(SettingsError, match=message):
             Settings(snap_bank_public_key=value, _env_file=None).check_bank_public_key()
+
+
+def test_tagih_key_needed_for_status_checks(tmp_path: Path) -> None:
+    private, public = _key_files(tmp_path)
+    settings = _production(
+        snap_client_secret="s" * 32,
+        snap_bank_public_key=str(public),
+        snap_bank_base_url="http://127.0.0.1:9/bank",
+    )
+    with pytest.raises(SettingsError, match="SNAP_TAGIH_PRIVATE_KEY"):
+        settings.check_production_secrets()
+    with_key = settings.model_copy(update={"snap_tagih_private_key": str(private)})
+    with_key.check_production_secrets()
+    with_key.check_tagih_private_key()
+    assert tagih_private_key(with_key) == private.read_text()
+    with pytest.raises(SettingsError, match="not a valid unencrypted PEM private key"):
+        Settings(snap_tagih_private_key=str(public), _env_file=None).check_tagih_private_key()
+    with pytest.raises(BankAuthError, match="SNAP_TAGIH_PRIVATE_KEY is not set"):
+        tagih_private_key(settings)
 
 
 def test_environment_name_folded_or_named(monkeypatch: pytest.MonkeyPatch) -> None:

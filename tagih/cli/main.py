@@ -31,6 +31,7 @@ def cli(ctx: click.Context, lang: str) -> None:
         settings = get_settings()
         settings.check_production_secrets()
         settings.check_bank_public_key()
+        settings.check_tagih_private_key()
     except SettingsError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
