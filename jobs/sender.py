@@ -50,6 +50,9 @@ from tagih.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 # Kinds that wait for the end of quiet hours. Bills, receipts and codes go out at once.
+CHANNEL_OFF = "channel is off (no settings)"
+# How often a notice that waits for a channel to be switched on is planned again.
+HOLD_RETRY = dt.timedelta(hours=1)
 QUIET_KINDS = frozenset(
     {NoticeKind.REMINDER, NoticeKind.NEWS, NoticeKind.DIGEST, NoticeKind.FEE_PREVIEW}
 )
@@ -106,9 +109,31 @@ class Plan:
     message: OutboundMessage | None = None
     resend_key: str | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (channel, reason)
-    decision: str | None = None  # deferred, cancelled, unknown_outcome, no_channel
+    decision: str | None = None  # deferred, held, cancelled, unknown_outcome, no_channel
     until: dt.datetime | None = None
     reason: str = ""
+
+
+def _unreachable(notice: Notice, plan: Plan, now: dt.datetime, settings: Settings) -> Plan:
+    """Decide about a notice that no channel can deliver now: hold it, or fail it.
+
+    A channel that is off only lacks settings, which an operator may add (the console
+    channel and the simulators run without any). So while one of the recipient's channels is
+    off, the notice waits and is planned again every hour, for notice_hold_days after it was
+    queued. A recipient with no address on any channel that is on fails at once.
+    """
+    off = [channel for channel, reason in plan.skipped if reason == CHANNEL_OFF]
+    held_until = notice.created_at + dt.timedelta(days=settings.notice_hold_days)
+    if off and now < held_until:
+        plan.decision = "held"
+        plan.until = min(now + HOLD_RETRY, held_until)
+        plan.reason = "waiting for a channel to be switched on: " + ", ".join(off)
+        return plan
+    plan.decision = "no_channel"
+    plan.reason = "no channel could reach the recipient"
+    if off:
+        plan.reason += f" within {settings.notice_hold_days} days (off: {', '.join(off)})"
+    return plan
 
 
 def accepts_idempotency_key(adapter: OutboundChannel) -> bool:
@@ -265,6 +290,13 @@ class Sender:
                 totals[outcome] = totals.get(outcome, 0) + 1
             handled += len(ids)
         totals["handled"] = handled
+        if totals.get("held"):
+            log.warning(
+                "%s notices wait for a channel that is off (no settings); they are tried "
+                "again every hour for %s days",
+                totals["held"],
+                self.settings.notice_hold_days,
+            )
         return totals
 
     async def send_batch(self, ids: list[int], *, now: dt.datetime | None = None) -> list[str]:
@@ -323,7 +355,7 @@ class Sender:
         for channel in remaining_channels(notice):
             adapter = self.registry.get(channel)
             if adapter is None:
-                plan.skipped.append((channel, "channel is off (no settings)"))
+                plan.skipped.append((channel, CHANNEL_OFF))
                 continue
             address = resolve_address(session, notice, channel, now, self.settings)
             if address is None:
@@ -332,9 +364,7 @@ class Sender:
             chosen = channel
             break
         if chosen is None:
-            plan.decision = "no_channel"
-            plan.reason = "no channel could reach the recipient"
-            return plan
+            return _unreachable(notice, plan, now, self.settings)
         channel = chosen
         try:
             plan.message = render_notice(session, notice, channel)
@@ -435,11 +465,17 @@ class Sender:
     ) -> str:
         if notice.claimed_by != self.worker_id:
             return "lost_claim"
-        self._write_skips(session, notice.id, plan, now)  # type: ignore[arg-type]
+        if plan.decision != "held":
+            # A held notice is planned again every hour, and its skips would pile up.
+            self._write_skips(session, notice.id, plan, now)  # type: ignore[arg-type]
         self._release(notice)
         if plan.decision == "deferred":
             assert plan.until is not None
             notice.next_attempt_at = plan.until
+        elif plan.decision == "held":
+            assert plan.until is not None
+            notice.next_attempt_at = plan.until
+            notice.last_error = plan.reason
         elif plan.decision == "cancelled":
             notice.status = NoticeStatus.CANCELLED
             notice.last_error = plan.reason

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     notice_retry_max_seconds: float = 3600.0
     notice_send_concurrency: int = 20
     notice_send_timeout_seconds: float = 30.0
+    # Days a notice waits for one of its channels to be switched on before it fails.
+    notice_hold_days: int = Field(default=7, ge=0, le=90)
     # Messages per second per channel. WhatsApp Cloud API allows 80 per second per business
     # phone number by default, and the Telegram Bot API FAQ gives about 30 per second.
     # NOTE: the e-mail and SMS figures are conservative guesses; set the provider's own limit.

@@ -159,14 +159,41 @@ async def test_permanent_failure_falls_back(database: str) -> None:
     assert "A-1" in body["text"]
 
 
-async def test_no_reachable_channel_fails_with_reason(database: str) -> None:
+async def test_notice_held_while_channels_off(database: str, caplog) -> None:  # type: ignore[no-untyped-def]
     school = make_school()
     issue_bill(school, parent=1, student=2, number="B-1", due=DUE)
-    result = await Sender(ChannelRegistry([])).send_due()
+    now = dt.datetime.now(dt.UTC)
+    result = await Sender(ChannelRegistry([])).send_due(now=now)
+    assert result["held"] == 1
+    notice = _notice()
+    assert notice.status == NoticeStatus.PENDING
+    assert notice.last_error == "waiting for a channel to be switched on: whatsapp, sms"
+    assert abs(notice.next_attempt_at - (now + dt.timedelta(hours=1))) < dt.timedelta(seconds=1)
+    assert "1 notices wait for a channel that is off" in caplog.text
+    with session_scope() as session:
+        assert session.exec(select(NoticeAttempt)).all() == []
+
+    # Not due again within the hour; delivered once a channel is switched on.
+    sms = ScriptedChannel("sms")
+    assert (await Sender(ChannelRegistry([sms])).send_due(now=now))["handled"] == 0
+    later = now + dt.timedelta(hours=1, seconds=1)
+    result = await Sender(ChannelRegistry([sms])).send_due(now=later)
+    assert result["handled"] == 1
+    assert len(sms.delivered) == 1
+    assert _notice().status == NoticeStatus.SENT
+
+
+async def test_held_notice_fails_after_hold_days(database: str) -> None:
+    school = make_school()
+    issue_bill(school, parent=1, student=2, number="B-1", due=DUE)
+    after_hold = dt.datetime.now(dt.UTC) + dt.timedelta(days=7, minutes=1)
+    result = await Sender(ChannelRegistry([])).send_due(now=after_hold)
     assert result["no_channel"] == 1
     notice = _notice()
     assert notice.status == NoticeStatus.FAILED
-    assert notice.last_error == "no channel could reach the recipient"
+    assert notice.last_error == (
+        "no channel could reach the recipient within 7 days (off: whatsapp, sms)"
+    )
 
 
 async def test_delivery_status_moves_forward_only(database: str) -> None:
