@@ -26,6 +26,7 @@ from billing.sheets.intake import open_workbook
 from billing.sheets.values import CellError, cell_text, is_blank, parse_amount, parse_date
 from billing.snap.codes import Case
 from billing.snap.messages import Identity, PaymentRequest
+from billing.xlsx import text_row
 from locales import N_, Msg, format_rupiah, msg, normalise_language, tr
 from models import Customer, Invoice, Organisation, Payment, VirtualAccount
 from models.types import utcnow
@@ -374,21 +375,18 @@ def build_workbook(result: Reconciliation, language: str | None) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = tr(language, "Reconciliation")[:31]
-    sheet.append([tr(language, text) for text in _SHEET_HEADERS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
+    rows: list[list[Any]] = [[tr(language, text) for text in _SHEET_HEADERS]]
     labels = {key: tr(language, text) for key, text in _RESULT_LABELS.items()}
     for line, payment in result.matched:
-        sheet.append(_line_row(labels["matched"], line, payment.payment_request_id, ""))
+        rows.append(_line_row(labels["matched"], line, payment.payment_request_id, ""))
     recorded_rows = {payment.raw_request.get("statement_row") for payment in result.recorded}
     for line in result.recordable:
         state = labels["recorded"] if line.row in recorded_rows else labels["bank_only"]
-        sheet.append(_line_row(state, line, "", ""))
+        rows.append(_line_row(state, line, "", ""))
     for line, why in result.unrecordable:
-        sheet.append(_line_row(labels["bank_only"], line, "", why.render(language)))
+        rows.append(_line_row(labels["bank_only"], line, "", why.render(language)))
     for payment in result.not_at_bank:
-        sheet.append(
+        rows.append(
             [
                 labels["tagih_only"],
                 None,
@@ -401,7 +399,13 @@ def build_workbook(result: Reconciliation, language: str | None) -> bytes:
             ]
         )
     for row, why in result.problems:
-        sheet.append([labels["skipped"], row, None, "", None, "", "", why.render(language)])
+        rows.append([labels["skipped"], row, None, "", None, "", "", why.render(language)])
+    # References, VA numbers and notes come from the statement and the bank.
+    for values in rows:
+        sheet.append(text_row(sheet, values))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
     for column, width in zip("ABCDEFGH", (16, 10, 12, 20, 14, 18, 24, 50), strict=True):
         sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session, select
 
+from billing.xlsx import text_row
 from locales import N_, normalise_language, tr
 from models import (
     Customer,
@@ -126,7 +127,7 @@ def _delivery_by_channel(
 
 
 def _write_header(sheet: Worksheet, headers: list[str]) -> None:
-    sheet.append(headers)
+    sheet.append(text_row(sheet, headers))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
@@ -194,24 +195,23 @@ def build_invoice_report(
         payment = payments.get(invoice.id)
         status = invoice_status(invoice, invoice.id in delivered, today)
         channels = delivery.get(invoice.id or 0, {})
-        sheet.append(
-            [
-                invoice.number,
-                customer.name,
-                _local(invoice.created_at, zone),
-                invoice.due_date,
-                tr(language, STATUS_LABELS[status]),
-                invoice.total,
-                account.number if account else "",
-                _local(payment.paid_at, zone) if payment else None,
-                (payment.reference_no or "") if payment else "",
-                (payment.channel_code or "") if payment else "",
-                *[
-                    tr(language, DELIVERY_LABELS[channels[name]]) if name in channels else ""
-                    for name in CHANNELS
-                ],
-            ]
-        )
+        values = [
+            invoice.number,
+            customer.name,
+            _local(invoice.created_at, zone),
+            invoice.due_date,
+            tr(language, STATUS_LABELS[status]),
+            invoice.total,
+            account.number if account else "",
+            _local(payment.paid_at, zone) if payment else None,
+            (payment.reference_no or "") if payment else "",
+            (payment.channel_code or "") if payment else "",
+            *[
+                tr(language, DELIVERY_LABELS[channels[name]]) if name in channels else ""
+                for name in CHANNELS
+            ],
+        ]
+        sheet.append(text_row(sheet, values))
     _format_columns(
         sheet, {3: DATETIME_FORMAT, 4: DATE_FORMAT, 6: RUPIAH_FORMAT, 8: DATETIME_FORMAT}
     )
@@ -221,18 +221,17 @@ def build_invoice_report(
     payment_sheet = workbook.create_sheet(tr(language, "Payments")[:31])
     _write_header(payment_sheet, [tr(language, text) for text in PAYMENT_HEADERS])
     for payment in sorted(payments.values(), key=lambda item: item.paid_at):
-        payment_sheet.append(
-            [
-                _local(payment.paid_at, zone),
-                numbers.get(payment.invoice_id, ""),
-                payment.amount,
-                accounts.get(payment.virtual_account_id, ""),
-                payment.reference_no or "",
-                payment.payment_request_id,
-                payment.channel_code or "",
-                payment.source,
-            ]
-        )
+        values = [
+            _local(payment.paid_at, zone),
+            numbers.get(payment.invoice_id, ""),
+            payment.amount,
+            accounts.get(payment.virtual_account_id, ""),
+            payment.reference_no or "",
+            payment.payment_request_id,
+            payment.channel_code or "",
+            payment.source,
+        ]
+        payment_sheet.append(text_row(payment_sheet, values))
     _format_columns(payment_sheet, {1: DATETIME_FORMAT, 3: RUPIAH_FORMAT})
 
     buffer = io.BytesIO()

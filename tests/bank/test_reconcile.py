@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from billing.orgs import get_organisation
-from billing.reconcile import read_statement, reconcile, summary
+from billing.reconcile import build_workbook, read_statement, reconcile, summary
 from billing.snap.signature import JAKARTA
 from models import Invoice, InvoiceStatus, Notice, NoticeKind, Payment
 from models.db import session_scope
@@ -20,6 +20,7 @@ from tagih.banksim.client import BankSimulator
 from tagih.cli.reconcile import reconcile_command
 from tagih.settings import get_settings
 from tests.bank.conftest import COMPANY_CODE, make_bills
+from tests.text_cells import formula_cells
 
 
 def _statement(rows: list[list[str]]) -> bytes:
@@ -111,3 +112,44 @@ def test_reconcile_without_header(sqlite_database: str, tmp_path: Path) -> None:
     outcome = CliRunner().invoke(reconcile_command, [str(path), "--org", "toko-maju"])
     assert outcome.exit_code == 1
     assert "header" in outcome.output
+
+
+def test_reconcile_workbook_keeps_formula_like_text(bank: BankSimulator) -> None:
+    matched, recordable, wrong, only_tagih = make_bills(4)
+    today = utcnow().astimezone(JAKARTA).strftime("%d/%m/%Y")
+    hyperlink = '=HYPERLINK("http://evil.example.com","x")'
+    assert bank.pay(matched.va_number, COMPANY_CODE, matched.amount).accepted
+    assert bank.pay(only_tagih.va_number, COMPANY_CODE, only_tagih.amount).accepted
+    with session_scope(write=True) as session:
+        payment = session.exec(
+            select(Payment).where(Payment.invoice_id == only_tagih.invoice_id)
+        ).one()
+        payment.reference_no = "#N/A"
+        payment.payment_request_id = hyperlink
+        session.add(payment)
+    content = _statement(
+        [
+            [today, matched.va_number, "350000", "=1+1"],
+            [today, recordable.va_number, "350000", "+62812"],
+            [today, wrong.va_number, "1000", "-5"],
+            [today, "8808099999999999", "350000", hyperlink],
+            [today, "=1+1", "350000", "@SUM(A1)"],
+        ]
+    )
+    lines, problems = read_statement("mutasi.csv", content, get_settings())
+    assert [line.reference for line in lines] == ["=1+1", "+62812", "-5", hyperlink]
+
+    with session_scope() as session:
+        organisation = get_organisation(session, "toko-maju")
+        result = reconcile(session, organisation, lines)
+    result.problems = problems
+    workbook = build_workbook(result, "en")
+
+    assert formula_cells(workbook) == []
+    rows = list(load_workbook(io.BytesIO(workbook)).active.iter_rows(min_row=2, values_only=True))
+    references = [row[5] for row in rows]
+    for text in ("=1+1", "+62812", "-5", hyperlink, "#N/A"):
+        assert text in references, text
+    assert hyperlink in [row[6] for row in rows]
+    skipped = [row for row in rows if row[0] == "skipped"]
+    assert skipped[0][7] == "The VA number =1+1 is not a number."

@@ -10,10 +10,20 @@ from sqlmodel import select
 
 from billing.orgs import get_organisation
 from billing.reports import build_invoice_report
-from models import Invoice, InvoiceStatus, Notice, NoticeAttempt, NoticeKind, NoticeStatus
+from models import (
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Notice,
+    NoticeAttempt,
+    NoticeKind,
+    NoticeStatus,
+    Payment,
+)
 from models.db import session_scope
 from tagih.banksim.client import BankSimulator
 from tests.bank.conftest import COMPANY_CODE, make_bills
+from tests.text_cells import FORMULA_LIKE, formula_cells
 
 
 def _rows(content: bytes, sheet: int = 0) -> list[tuple]:
@@ -78,3 +88,38 @@ def test_report_date_range_in_indonesian(sqlite_database: str) -> None:
     rows = _rows(everything)
     assert rows[0][0] == "Nomor tagihan"
     assert [row[4] for row in rows[1:]] == ["terbit", "terbit"]
+
+
+def test_report_keeps_formula_like_text(bank: BankSimulator) -> None:
+    bills = make_bills(len(FORMULA_LIKE))
+    assert bank.pay(bills[0].va_number, COMPANY_CODE, bills[0].amount).accepted
+    with session_scope(write=True) as session:
+        for bill, text in zip(bills, FORMULA_LIKE, strict=True):
+            invoice = session.get(Invoice, bill.invoice_id)
+            invoice.number = text
+            customer = session.get(Customer, invoice.customer_id)
+            customer.name = f"{text} Budi"
+            session.add_all([invoice, customer])
+        payment = session.exec(
+            select(Payment).where(Payment.invoice_id == bills[0].invoice_id)
+        ).one()
+        payment.reference_no = '=HYPERLINK("http://evil.example.com","x")'
+        payment.payment_request_id = "@SUM(A1)"
+        payment.channel_code = "-5"
+        session.add(payment)
+
+    with session_scope() as session:
+        organisation = get_organisation(session, "toko-maju")
+        content = build_invoice_report(session, organisation, start=None, end=None, language="en")
+
+    assert formula_cells(content) == []
+    rows = _rows(content)
+    assert sorted(row[0] for row in rows[1:]) == sorted(FORMULA_LIKE)
+    assert sorted(row[1] for row in rows[1:]) == sorted(f"{text} Budi" for text in FORMULA_LIKE)
+    paid = next(row for row in rows[1:] if row[0] == FORMULA_LIKE[0])
+    assert paid[8] == '=HYPERLINK("http://evil.example.com","x")'
+    assert paid[9] == "-5"
+    payments = _rows(content, 1)
+    assert payments[1][1] == FORMULA_LIKE[0]
+    assert payments[1][4] == '=HYPERLINK("http://evil.example.com","x")'
+    assert payments[1][5] == "@SUM(A1)"
