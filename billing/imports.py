@@ -53,7 +53,8 @@ CHUNK = 500
 
 def allowed_types(organisation: Organisation) -> set[SheetType]:
     if organisation.kind == OrgKind.SCHOOL:
-        return {SheetType.SCHOOL_BILLS, SheetType.STUDENTS, SheetType.BILLS}
+        # Every school bill belongs to a registered student, so schools bill by NIS only.
+        return {SheetType.SCHOOL_BILLS, SheetType.STUDENTS}
     return {SheetType.BILLS, SheetType.CUSTOMERS}
 
 

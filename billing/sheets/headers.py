@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from billing.sheets.values import clean_text
+from locales import N_
 
 # Rows searched for the header, from the top of the sheet.
 HEADER_SEARCH_ROWS = 30
@@ -178,6 +179,59 @@ REQUIRED: dict[SheetType, tuple[Field, ...]] = {
 }
 
 
+# The fields each template names, to recognise a header that misses a required column.
+TEMPLATE_FIELDS: dict[SheetType, frozenset[Field]] = {
+    SheetType.BILLS: frozenset({
+        Field.NUMBER, Field.CUSTOMER, Field.EMAIL, Field.PHONE, Field.DUE_DATE, Field.PRODUCT,
+        Field.QUANTITY, Field.UNIT_PRICE, Field.AMOUNT, Field.DESCRIPTION,
+    }),
+    SheetType.SCHOOL_BILLS: frozenset({
+        Field.NIS, Field.STUDENT, Field.CLASS, Field.DUE_DATE, Field.DESCRIPTION,
+    }),
+    SheetType.CUSTOMERS: frozenset({Field.CUSTOMER, Field.PHONE, Field.EMAIL, Field.LANGUAGE}),
+    SheetType.STUDENTS: frozenset({
+        Field.NIS, Field.STUDENT, Field.CLASS, Field.PARENT, Field.PARENT_PHONE,
+        Field.PARENT_EMAIL, Field.PARENT2, Field.PARENT2_PHONE, Field.PARENT2_EMAIL,
+    }),
+}  # fmt: skip
+# A row naming at least this many of a template's fields is taken as that sheet's header.
+MIN_TEMPLATE_FIELDS = 3
+
+# The template's header of each required column, as messages name a missing one.
+REQUIRED_TITLES: dict[Field, str] = {
+    Field.NUMBER: "No. Invoice / Invoice No",
+    Field.CUSTOMER: "Nama Pelanggan / Customer Name",
+    Field.DUE_DATE: "Jatuh Tempo / Due Date",
+    Field.NIS: "NIS",
+    Field.PARENT: "Nama Orang Tua / Parent Name",
+}
+
+# Field descriptions, as messages about two columns for one field name it.
+FIELD_LABELS: dict[Field, str] = {
+    Field.NUMBER: N_("the invoice number"),
+    Field.CUSTOMER: N_("the customer name"),
+    Field.EMAIL: N_("the e-mail address"),
+    Field.PHONE: N_("the phone number"),
+    Field.DUE_DATE: N_("the due date"),
+    Field.PRODUCT: N_("the product"),
+    Field.DESCRIPTION: N_("the description"),
+    Field.QUANTITY: N_("the quantity"),
+    Field.UNIT_PRICE: N_("the unit price"),
+    Field.AMOUNT: N_("the amount"),
+    Field.LANGUAGE: N_("the language"),
+    Field.NIS: N_("the student number (NIS)"),
+    Field.STUDENT: N_("the student name"),
+    Field.CLASS: N_("the class"),
+    Field.PARENT: N_("the parent name"),
+    Field.PARENT_PHONE: N_("the parent's phone number"),
+    Field.PARENT_EMAIL: N_("the parent's e-mail address"),
+    Field.PARENT2: N_("the second parent's name"),
+    Field.PARENT2_PHONE: N_("the second parent's phone number"),
+    Field.PARENT2_EMAIL: N_("the second parent's e-mail address"),
+    Field.ROW_NUMBER: N_("the row number"),
+}
+
+
 def guess_type(header: HeaderMap) -> SheetType | None:
     """Recognise the sheet type from the fields its header names, or None."""
     fields = set(header.columns)
@@ -222,3 +276,28 @@ def find_header(
 
 def _has_required(header: HeaderMap, kind: SheetType) -> bool:
     return all(name in header.columns for name in REQUIRED[kind])
+
+
+def find_incomplete_header(
+    rows: list[list[Any]], kinds: list[SheetType]
+) -> tuple[HeaderMap, SheetType, list[Field]] | None:
+    """Find a row that is clearly a header of one of `kinds` but misses required columns.
+
+    Returns the header, its sheet type and the missing required fields. A row qualifies when
+    it names at least MIN_TEMPLATE_FIELDS fields of the type's template. The type whose
+    template it matches best wins, and on a tie the earlier one in `kinds`.
+    """
+    best: tuple[int, HeaderMap, SheetType] | None = None
+    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        header = map_header(index + 1, cells)
+        for kind in kinds:
+            count = len(set(header.columns) & TEMPLATE_FIELDS[kind])
+            if count < MIN_TEMPLATE_FIELDS or _has_required(header, kind):
+                continue
+            if best is None or count > best[0]:
+                best = (count, header, kind)
+    if best is None:
+        return None
+    _, header, kind = best
+    missing = [name for name in REQUIRED[kind] if name not in header.columns]
+    return header, kind, missing

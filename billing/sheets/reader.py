@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 import python_calamine
 
 from billing.sheets.formats import format_whole_number
-from billing.sheets.headers import Field, HeaderMap, SheetType, find_header
+from billing.sheets.headers import (
+    FIELD_LABELS,
+    REQUIRED_TITLES,
+    Field,
+    HeaderMap,
+    SheetType,
+    find_header,
+    find_incomplete_header,
+)
 from billing.sheets.intake import SheetFileError, SheetLayout, Workbook, column_letter
 from billing.sheets.result import Problem
 from billing.sheets.values import CellError, clean_text, display_value, is_blank
@@ -37,6 +45,12 @@ _FOOTER = re.compile(
     re.IGNORECASE,
 )
 DEADLINE_CHECK_ROWS = 2000
+SHEET_KINDS = {
+    SheetType.BILLS: N_("an invoice sheet"),
+    SheetType.SCHOOL_BILLS: N_("a student bill sheet"),
+    SheetType.CUSTOMERS: N_("a customer list"),
+    SheetType.STUDENTS: N_("a student list"),
+}
 # Columns whose numbers are identifiers, read as the text Excel shows, never as amounts.
 IDENTIFIER_FIELDS = (Field.NUMBER, Field.NIS, Field.PHONE, Field.PARENT_PHONE,
                      Field.PARENT2_PHONE)  # fmt: skip
@@ -187,6 +201,9 @@ def read_sheet(
     hidden_match: str | None = None
     any_values = False
     chosen: SheetData | None = None
+    # A header of a type this upload does not take, or one that misses a required column.
+    unfit: SheetType | None = None
+    incomplete: tuple[HeaderMap, SheetType, list[Field]] | None = None
     for layout in workbook.sheets:
         if (layout.name == LISTS_SHEET and layout.hidden) or (chosen and not layout.hidden):
             continue
@@ -206,6 +223,8 @@ def read_sheet(
                 hidden_match = layout.name
             continue
         if found is None:
+            unfit = unfit or _unfit_kind(rows, allowed)
+            incomplete = incomplete or find_incomplete_header(rows, _kinds(forced, allowed))
             continue
         header, kind = found
         _restore_identifiers(rows, header, layout)
@@ -214,6 +233,7 @@ def read_sheet(
         _report_hidden_columns(layout, header, data_rows, problems)
         chosen = SheetData(layout.name, header, kind, data_rows, workbook.date1904, layout)
     if chosen is not None:
+        _check_duplicate_columns(chosen.header)
         return chosen
     if hidden_match is not None:
         raise SheetFileError(
@@ -231,6 +251,10 @@ def read_sheet(
             N_("The workbook {filename} has no values. Fill in the template and send it again."),
             filename=filename,
         )
+    if unfit is not None:
+        raise _unfit_sheet_error(filename, unfit, allowed)
+    if incomplete is not None:
+        raise _incomplete_header_error(filename, *incomplete)
     raise SheetFileError(
         "sheet.no_header",
         N_(
@@ -239,6 +263,87 @@ def read_sheet(
         ),
         filename=filename,
     )
+
+
+def _kinds(forced: SheetType | None, allowed: set[SheetType]) -> list[SheetType]:
+    """Return the sheet types this upload may be, bills first."""
+    if forced is not None:
+        return [forced]
+    return [kind for kind in SheetType if kind in allowed]
+
+
+def _unfit_kind(rows: list[list[Any]], allowed: set[SheetType]) -> SheetType | None:
+    """Return the sheet type the rows' header names when the organisation cannot upload it."""
+    found = find_header(rows, None)
+    if found is None:
+        return None
+    return None if found[1] in allowed else found[1]
+
+
+def _unfit_sheet_error(filename: str, kind: SheetType, allowed: set[SheetType]) -> SheetFileError:
+    if kind == SheetType.BILLS and SheetType.SCHOOL_BILLS in allowed:
+        return SheetFileError(
+            "sheet.school_bills_need_nis",
+            N_(
+                "{filename} has no NIS (student number) column, so its bills cannot be linked "
+                "to students. A school bills each student by NIS: get the bill template "
+                "(Get a template > Bill template), fill in one row per student and send it "
+                "again."
+            ),
+            filename=filename,
+        )
+    return SheetFileError(
+        "sheet.type_not_allowed",
+        N_(
+            "{filename} looks like {kind}, which this organisation does not upload. Get the "
+            "right template (Get a template), fill it in and send it again."
+        ),
+        filename=filename,
+        kind=msg(SHEET_KINDS[kind]),
+    )
+
+
+def _incomplete_header_error(
+    filename: str, header: HeaderMap, kind: SheetType, missing: list[Field]
+) -> SheetFileError:
+    names = ", ".join(REQUIRED_TITLES[name] for name in missing)
+    if len(missing) == 1:
+        message = N_("Row {row} is the header, but it has no {columns} column. Add it.")
+    else:
+        message = N_("Row {row} is the header, but it has no {columns} columns. Add them.")
+    return SheetFileError(
+        "sheet.header_incomplete", message, row=header.row, columns=names, filename=filename
+    )
+
+
+def _check_duplicate_columns(header: HeaderMap) -> None:
+    """Reject a header where two columns name one field, since either could be meant."""
+    for name, indexes in header.duplicates.items():
+        if name == Field.ROW_NUMBER:
+            continue
+        labels = [_column_label(header, index) for index in indexes]
+        if len(labels) == 2:
+            message = N_(
+                "Columns {first} and {second} both contain {field}. Which one is {field}? "
+                "Rename or delete the other one, then send the file again."
+            )
+        else:
+            message = N_(
+                "Columns {columns} all contain {field}. Which one is {field}? Rename or "
+                "delete the others, then send the file again."
+            )
+        raise SheetFileError(
+            "sheet.duplicate_column",
+            message,
+            first=labels[0],
+            second=labels[-1],
+            columns=", ".join(labels),
+            field=msg(FIELD_LABELS[name]),
+        )
+
+
+def _column_label(header: HeaderMap, index: int) -> str:
+    return f"{column_letter(index + 1)} ({header.title(index)})"
 
 
 def _load_rows(

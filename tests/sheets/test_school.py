@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlmodel import select
 
 from billing.imports import check_sheet, import_sheet
 from models import Customer, Invoice, InvoiceLine, Organisation, Student, StudentGuardian
 from models.db import session_scope
-from tests.sheets.conftest import TODAY, xlsx
+from tests.sheets.conftest import BILL_HEADER, TODAY, bill_row, xlsx
 
 SCHOOL_HEADER = ["NIS", "Nama Siswa", "Kelas", "Jatuh Tempo", "SPP Januari", "Uang Kegiatan",
                  "Total"]  # fmt: skip
@@ -86,6 +87,38 @@ def test_school_forced_type(school: Organisation) -> None:
     result = _check(school, xlsx(rows), sheet_type="bills")
     assert result.sheet_type == "school_bills"
     assert result.ok
+
+
+@pytest.mark.parametrize("sheet_type", [None, "bills"])
+def test_school_rejects_invoice_sheet(school: Organisation, sheet_type: str | None) -> None:
+    """A merchant invoice sheet names no student, so a school cannot bill from it."""
+    rows = [BILL_HEADER, bill_row("INV-1", "Ibu Sari", phone="081311110001")]
+    result = _import(school, xlsx(rows), sheet_type=sheet_type)
+    assert result.file_error is not None
+    assert result.file_error.code == "sheet.school_bills_need_nis"
+    text = result.file_error.message.render("en")
+    assert text.startswith("sekolah.xlsx has no NIS (student number) column")
+    assert "Get a template > Bill template" in text
+    assert "Unduh template > Template tagihan" in result.file_error.message.render("id")
+    assert result.imported == 0
+    with session_scope() as session:
+        assert session.exec(select(Invoice)).all() == []
+        assert len(session.exec(select(Customer)).all()) == 1  # only the registered mother
+
+
+def test_shop_rejects_student_list(shop: Organisation) -> None:
+    result = _check(
+        shop,
+        xlsx(
+            [STUDENTS_HEADER, ["2001", "Dewi", "1A", "Pak Joko", "081255550001", None, None, None]]
+        ),
+    )
+    assert result.file_error is not None
+    assert result.file_error.code == "sheet.type_not_allowed"
+    assert result.file_error.message.render("en") == (
+        "sekolah.xlsx looks like a student list, which this organisation does not upload. "
+        "Get the right template (Get a template), fill it in and send it again."
+    )
 
 
 def test_students_registration_siblings_and_two_parents(school: Organisation) -> None:
