@@ -15,6 +15,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from billing.sheets.intake import column_letter, open_workbook
 from billing.sheets.result import Problem, SheetResult
+from billing.xlsx import set_cell_value, text_cell, write_cell
 from locales import tr
 from tagih.settings import Settings, get_settings
 
@@ -108,9 +109,7 @@ def _annotate_in_place(content: bytes, result: SheetResult, language: str, notes
     workbook = load_workbook(io.BytesIO(content))
     sheet = workbook[result.sheet]
     note_column = sheet.max_column + 1
-    header = sheet.cell(
-        row=result.header_row, column=note_column, value=tr(language, "Tagih check")
-    )
+    header = write_cell(sheet, result.header_row, note_column, tr(language, "Tagih check"))
     header.font = Font(bold=True)
     for row, marked in notes.cells.items():
         for column, (fill, text) in marked.items():
@@ -121,9 +120,10 @@ def _annotate_in_place(content: bytes, result: SheetResult, language: str, notes
         cell = sheet.cell(row=row, column=note_column)
         cell.fill = VALID_FILL
         if not notes.reasons.get(row):
-            cell.value = tr(language, "OK: will be imported")
+            set_cell_value(cell, tr(language, "OK: will be imported"))
     for row, texts in notes.reasons.items():
-        cell = sheet.cell(row=row, column=note_column, value="\n".join(texts))
+        # Reasons quote uploaded values, so they are stored as text whatever they start with.
+        cell = write_cell(sheet, row, note_column, "\n".join(texts))
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if row in notes.invalid_rows:
             cell.fill = ERROR_FILL
@@ -150,7 +150,8 @@ def _rebuild(
     ok_text = tr(language, "OK: will be imported")
     for index, values in enumerate(rows):
         number = index + 1
-        cells: list[Any] = [None if value == "" else value for value in values]
+        # Uploaded text such as "=1+1" must stay text in the copy, not become a formula.
+        cells: list[Any] = [None if value == "" else text_cell(sheet, value) for value in values]
         cells.extend([None] * (width - len(cells)))
         for column, formats in layout.display_formats.items():
             code = formats.get(number)
@@ -170,12 +171,12 @@ def _note_cell(
     sheet: Any, result: SheetResult, language: str, notes: _Notes, number: int, ok_text: str
 ) -> Any:
     if number == result.header_row:
-        cell = WriteOnlyCell(sheet, value=tr(language, "Tagih check"))
+        cell = text_cell(sheet, tr(language, "Tagih check"))
         cell.font = Font(bold=True)
         return cell
     texts = notes.reasons.get(number)
     if texts:
-        cell = WriteOnlyCell(sheet, value="\n".join(texts))
+        cell = text_cell(sheet, "\n".join(texts))
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if number in notes.invalid_rows:
             cell.fill = ERROR_FILL
@@ -183,7 +184,7 @@ def _note_cell(
             cell.fill = VALID_FILL
         return cell
     if number in notes.valid_rows:
-        cell = WriteOnlyCell(sheet, value=ok_text)
+        cell = text_cell(sheet, ok_text)
         cell.fill = VALID_FILL
         return cell
     return None
@@ -202,7 +203,7 @@ def _styled(
     comment: str | None = None,
 ) -> Cell:
     """Return a write-only cell for `value`, keeping the style of a cell styled before."""
-    cell = value if isinstance(value, Cell) else WriteOnlyCell(sheet, value=value)
+    cell = value if isinstance(value, Cell) else set_cell_value(WriteOnlyCell(sheet), value)
     if number_format is not None:
         cell.number_format = number_format
     if fill is not None:

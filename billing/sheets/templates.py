@@ -14,10 +14,12 @@ from sqlmodel import Session, col, select
 
 from billing.sheets.headers import SheetType
 from billing.sheets.reader import LISTS_SHEET
+from billing.xlsx import write_cell
 from models import Organisation, Product, RecurringFee, Student
 
 # Rows below the header that get the column formats and dropdowns.
 TEMPLATE_ROWS = 1000
+# Excel stores what is typed into a text-format cell as text, so "007" or "=1+1" stays as typed.
 TEXT = "@"
 DATE = "dd/mm/yyyy"
 RUPIAH = "#,##0"
@@ -40,7 +42,7 @@ COLUMNS: dict[SheetType, list[Column]] = {
         Column("Email", 28),
         Column("No. HP / Phone", 18, TEXT),
         Column("Jatuh Tempo / Due Date", 16, DATE),
-        Column("Produk / Product", 28, None, "products"),
+        Column("Produk / Product", 28, TEXT, "products"),
         Column("Qty", 8, "0"),
         Column("Harga Satuan / Unit Price", 18, RUPIAH),
         Column("Jumlah (Rp) / Amount", 18, RUPIAH),
@@ -49,7 +51,7 @@ COLUMNS: dict[SheetType, list[Column]] = {
     SheetType.SCHOOL_BILLS: [
         Column("NIS", 14, TEXT),
         Column("Nama Siswa / Student Name", 28),
-        Column("Kelas / Class", 10, None, "classes"),
+        Column("Kelas / Class", 10, TEXT, "classes"),
         Column("Jatuh Tempo / Due Date", 16, DATE),
         Column("Keterangan / Description", 30),
     ],
@@ -62,7 +64,7 @@ COLUMNS: dict[SheetType, list[Column]] = {
     SheetType.STUDENTS: [
         Column("NIS", 14, TEXT),
         Column("Nama Siswa / Student Name", 28),
-        Column("Kelas / Class", 10, None, "classes"),
+        Column("Kelas / Class", 10, TEXT, "classes"),
         Column("Nama Orang Tua / Parent Name", 28),
         Column("No. HP Orang Tua / Parent Phone", 20, TEXT),
         Column("Email Orang Tua / Parent Email", 28),
@@ -176,7 +178,8 @@ def _write_column(
     sheet: Worksheet, index: int, column: Column, list_ranges: dict[str, str]
 ) -> None:
     letter = get_column_letter(index)
-    cell = sheet.cell(row=1, column=index, value=column.title)
+    # Fee component names become headers, so a title may be text a user typed.
+    cell = write_cell(sheet, 1, index, column.title)
     cell.fill = HEADER_FILL
     cell.font = HEADER_FONT
     cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -208,9 +211,10 @@ def _write_lists(workbook: Workbook, lists: dict[str, list[str]]) -> dict[str, s
         if not values:
             continue
         letter = get_column_letter(index)
-        sheet.cell(row=1, column=index, value=name)
+        write_cell(sheet, 1, index, name)
+        # The dropdown shows these cells, so a product named "=1+1" must be that text.
         for row, value in enumerate(values, start=2):
-            sheet.cell(row=row, column=index, value=value)
+            write_cell(sheet, row, index, value)
         ranges[name] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(values) + 1}"
     return ranges
 
@@ -219,8 +223,8 @@ def _write_instructions(workbook: Workbook, title: str, sheet_type: SheetType) -
     sheet = workbook.create_sheet("Petunjuk - Instructions")
     sheet.column_dimensions["A"].width = 70
     sheet.column_dimensions["B"].width = 70
-    sheet["A1"] = f"{title}: petunjuk pengisian"
-    sheet["B1"] = f"{title}: how to fill in"
+    write_cell(sheet, 1, 1, f"{title}: petunjuk pengisian")
+    write_cell(sheet, 1, 2, f"{title}: how to fill in")
     sheet["A1"].font = sheet["B1"].font = Font(bold=True, size=13)
     sheet["A2"] = "Bahasa Indonesia"
     sheet["B2"] = "English"
