@@ -7,8 +7,8 @@ import io
 from openpyxl import load_workbook
 
 # Text a customer, a product list or a bank statement may carry. openpyxl 3.1.5 stores a
-# plain string starting with "=" as a formula and "#N/A" as an error cell; the others are
-# the classic CSV injection prefixes.
+# plain string starting with "=" as a formula and "#N/A" as an error cell. The others start
+# with the classic CSV injection prefixes.
 FORMULA_LIKE = (
     "=1+1",
     '=HYPERLINK("http://evil.example.com","x")',
