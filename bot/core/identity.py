@@ -166,15 +166,18 @@ def issue_link_code(
     registered (with an empty e-mail and already used). The caller must send the same reply
     for every outcome except LIMITED, which depends only on the chat's own requests, so no
     reply reveals whether an address is registered.
+
+    Call it inside session_scope(write=True). The counts hold under concurrent requests
+    because the chat's row, then the rows of the people with the address, are locked first.
     """
-    # NOTE: nothing locks the counted rows, so two requests handled at the same moment on
-    # PostgreSQL may both pass the count and exceed the quota by one.
+    _lock_identity(session, identity)
     if _count_requests(session, LinkCode.chat_identity_id == identity.id) >= max_requests:
         return LinkCodeRequest.LIMITED
     memberships = find_memberships(session, phone=None, email=email)
     if not memberships:
         _store_request(session, identity, email="", used=True)
         return LinkCodeRequest.UNREGISTERED
+    _lock_people(session, email)
     if _count_requests(session, LinkCode.email == email) >= max_requests:
         _store_request(session, identity, email=email, used=True)
         return LinkCodeRequest.EMAIL_LIMITED
@@ -202,6 +205,30 @@ def issue_link_code(
         payload={"code": code, "minutes": int(LINK_CODE_TTL.total_seconds() // 60)},
     )
     return LinkCodeRequest.QUEUED
+
+
+def _lock_identity(session: Session, identity: ChatIdentity) -> None:
+    """Lock the chat's row, so that two requests from one chat count their codes in turn.
+
+    SQLite ignores FOR UPDATE, and there the write lock of session_scope(write=True) does it.
+    """
+    session.exec(
+        select(ChatIdentity.id).where(ChatIdentity.id == identity.id).with_for_update()
+    ).one()
+
+
+def _lock_people(session: Session, email: str) -> None:
+    """Lock every staff and customer row with the address, so that chats asking for the
+    same address count its codes in turn.
+
+    Every request locks them in the same order, staff before customers and each by id, so
+    two requests cannot deadlock.
+    """
+    for model in (StaffUser, Customer):
+        query = (
+            select(model.id).where(model.email == email).order_by(col(model.id)).with_for_update()
+        )
+        session.exec(query).all()
 
 
 def _store_request(session: Session, identity: ChatIdentity, *, email: str, used: bool) -> str:
