@@ -13,7 +13,14 @@ from tagih.settings import get_settings
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default HTTP_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default HTTP_PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Web processes sharing the port; each has its own database pool and SNAP threads.",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Run the web app: SNAP endpoints, chat webhooks and health."""
     import uvicorn
 
@@ -27,13 +34,17 @@ def serve(host: str | None, port: int | None) -> None:
             err=True,
         )
         sys.exit(1)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    options = {
+        "host": host or settings.http_host,
+        "port": port or settings.http_port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:
+        # Each worker process imports the app factory and reads the settings itself.
+        uvicorn.run("webhooks.app:create_app", factory=True, workers=workers, **options)
 
 
 COMMANDS = [serve]

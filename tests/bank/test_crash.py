@@ -18,12 +18,14 @@ from models import Payment
 from models.db import session_scope
 from tagih.banksim.client import BankReply, BankSimulator
 from tagih.settings import get_settings
-from tests.bank.conftest import COMPANY_CODE, free_port, make_bills
+from tests.bank.conftest import COMPANY_CODE, OpenBill, free_port, make_bills
 
 BILLS = 80
 
 
-def _start_server(database: str, key_file: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def _start_server(
+    database: str, key_file: Path, log: Path, *options: str
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
@@ -39,6 +41,7 @@ def _start_server(database: str, key_file: Path, log: Path) -> tuple[subprocess.
         "127.0.0.1",
         "--port",
         str(port),
+        *options,
     ]
     with log.open("ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -123,3 +126,24 @@ def test_sigkill_loses_no_accepted_payment(
     assert len(stored) == len(set(stored))
     assert accepted <= set(stored)
     assert len(stored) == len(accepted)
+
+
+def test_two_workers_share_the_work(database: str, dev_key_file: Path, tmp_path: Path) -> None:
+    bills = make_bills(20)
+    process, url = _start_server(database, dev_key_file, tmp_path / "serve.log", "--workers", "2")
+
+    def pay(bill: OpenBill) -> BankReply:
+        with BankSimulator.from_settings(get_settings(), url) as bank:
+            return bank.pay(bill.va_number, COMPANY_CODE, bill.amount)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            replies = list(pool.map(pay, bills))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    assert [reply.response_code for reply in replies] == ["2002500"] * len(bills)
+    assert process.returncode == 0
+    with session_scope() as session:
+        paid = session.exec(select(Payment.virtual_account_id)).all()
+    assert len(paid) == len(set(paid)) == len(bills)
