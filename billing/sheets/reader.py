@@ -26,11 +26,18 @@ from billing.sheets.headers import (
     SheetType,
     find_header,
     find_incomplete_header,
+    fold_header,
 )
 from billing.sheets.intake import SheetFileError, SheetLayout, Workbook, column_letter
 from billing.sheets.result import Problem
-from billing.sheets.values import CellError, clean_text, display_value, is_blank
-from locales import N_, Msg, msg
+from billing.sheets.values import (
+    CellError,
+    clean_text,
+    display_value,
+    is_blank,
+    parse_amount,
+)
+from locales import N_, Msg, format_rupiah, msg
 
 T = TypeVar("T")
 
@@ -44,6 +51,16 @@ _FOOTER = re.compile(
     r"|^prepared\s+by\b|^dibuat\s+oleh\b|^disetujui\b|^terima\s+kasih\b|^thank\s+you\b",
     re.IGNORECASE,
 )
+# The label of a total line, compared folded ("SUB-TOTAL:" reads "sub total").
+_TOTAL_LABEL = re.compile(
+    r"(?:grand |sub ?)?total(?: (?:tagihan|keseluruhan|semua|akhir|bayar|pembayaran|amount|due))?"
+    r"|jumlah(?: (?:total|tagihan|keseluruhan|semua|akhir))?|grandtotal|sum"
+)
+# Columns that name who a row bills: a total line leaves them empty.
+PARTY_FIELDS = (Field.CUSTOMER, Field.EMAIL, Field.PHONE, Field.STUDENT, Field.PARENT,
+                Field.PARENT_PHONE, Field.PARENT_EMAIL)  # fmt: skip
+# Sums on total lines can exceed one bill's limit, so they are read up to this many rupiah.
+TOTAL_AMOUNT_LIMIT = 10**15
 DEADLINE_CHECK_ROWS = 2000
 SHEET_KINDS = {
     SheetType.BILLS: N_("an invoice sheet"),
@@ -387,6 +404,8 @@ def _data_rows(
     used = set(header.columns.values()) | set(header.extra)
     data: list[DataRow] = []
     footer_seen = False
+    totals: list[TotalRow] = []
+    amount_column = header.columns.get(Field.AMOUNT)
     for index in range(header.row, len(rows)):
         if index % DEADLINE_CHECK_ROWS == 0 and time.monotonic() > deadline:
             raise SheetFileError(
@@ -404,7 +423,21 @@ def _data_rows(
         if all(_blank_cell(cell) for cell in cells):
             continue
         key_blank = all(_blank_cell(cells[c]) for c in key_columns if c < len(cells))
-        if key_blank and (footer_seen or _is_footer(cells)):
+        label = _total_label(cells, header, key_columns, key_blank=key_blank)
+        if label is not None:
+            footer_seen = True
+            totals.append(TotalRow(number, label, _cell(cells, amount_column), len(data)))
+            problems.warn(
+                "sheet.footer_row",
+                msg(
+                    "Row {row} is a total line ({label}), so it was not billed.",
+                    row=number,
+                    label=label,
+                ),
+                row=number,
+            )
+            continue
+        if _is_footer_row(cells, header, key_columns, key_blank=key_blank, after=footer_seen):
             footer_seen = True
             problems.warn(
                 "sheet.footer_row",
@@ -430,7 +463,123 @@ def _data_rows(
             continue
         cells = _mark_formulas(layout, number, cells, header, used, problems)
         data.append(DataRow(number, cells, set(filled) if filled else None))
+    _report_totals(totals, data, amount_column, problems)
     return data
+
+
+@dataclass(slots=True)
+class TotalRow:
+    """A TOTAL or SUBTOTAL line among the data: never billed, its amount checked."""
+
+    number: int  # Excel row
+    label: str  # the cell text that marks it, as written
+    amount: Any  # the value in the amount column, or None
+    above: int  # how many data rows come before it
+
+
+def _total_label(
+    cells: list[Any], header: HeaderMap, key_columns: list[int], *, key_blank: bool
+) -> str | None:
+    """Return the label of a total line ("TOTAL", "Sub Total", "Jumlah Tagihan"), or None.
+
+    With an empty key (invoice number or NIS), any cell may carry the label. Otherwise
+    every filled key cell must be a label and the name and contact columns must be empty, so
+    an invoice really numbered "TOTAL" for a named customer is still billed.
+    """
+    if key_blank:
+        return next((clean_text(cell) for cell in cells if _is_total_label(cell)), None)
+    keys = [cells[c] for c in key_columns if c < len(cells) and not _blank_cell(cells[c])]
+    if not all(_is_total_label(cell) for cell in keys):
+        return None
+    if not _party_blank(cells, header):
+        return None
+    return clean_text(keys[0])
+
+
+def _is_footer_row(
+    cells: list[Any], header: HeaderMap, key_columns: list[int], *, key_blank: bool, after: bool
+) -> bool:
+    """Return whether a row is a note or signature line ("Hormat kami,", "Bendahara").
+
+    A row with an empty key is one when it carries such a label or follows one. A row with
+    a key is one only when no name, contact, number or date is in it, and its key cell
+    carries the label or the row follows a footer line.
+    """
+    if key_blank:
+        return after or _is_footer(cells)
+    if not _party_blank(cells, header):
+        return False
+    if not all(isinstance(cell, str) or _blank_cell(cell) for cell in cells):
+        return False
+    keys = [cells[c] for c in key_columns if c < len(cells)]
+    return after or _is_footer(keys)
+
+
+def _party_blank(cells: list[Any], header: HeaderMap) -> bool:
+    """Return whether the columns naming who a row bills are all empty."""
+    for name in PARTY_FIELDS:
+        index = header.columns.get(name)
+        if index is not None and not _blank_cell(_cell(cells, index)):
+            return False
+    return True
+
+
+def _is_total_label(value: Any) -> bool:
+    return isinstance(value, str) and _TOTAL_LABEL.fullmatch(fold_header(value)) is not None
+
+
+def _cell(cells: list[Any], index: int | None) -> Any:
+    return cells[index] if index is not None and index < len(cells) else None
+
+
+def _report_totals(
+    totals: list[TotalRow], data: list[DataRow], amount_column: int | None, problems: Problems
+) -> None:
+    """Warn about each total line whose amount is not the sum of the amounts above it.
+
+    A total may cover the rows since the previous total (a subtotal) or all rows above it
+    (a grand total), so either sum matches. Rows whose amount is blank or not a number
+    leave nothing to compare.
+    """
+    start = 0
+    for total in totals:
+        section = _sum_amounts(data[start : total.above], amount_column)
+        overall = _sum_amounts(data[: total.above], amount_column)
+        stated = _amount_or_none(total.amount)
+        start = total.above
+        if stated is None or section is None or stated in (section, overall):
+            continue
+        problems.warn(
+            "sheet.total_mismatch",
+            msg(
+                "The total {stated} in row {row} is not the sum of the amounts above it, "
+                "{sum}. Check the amounts: the total line itself is not billed.",
+                stated=format_rupiah(stated),
+                row=total.number,
+                sum=format_rupiah(section),
+            ),
+            row=total.number,
+            value=total.amount,
+        )
+
+
+def _sum_amounts(rows: list[DataRow], column: int | None) -> int | None:
+    """Return the sum of the rows' amounts, or None when one of them is not an amount."""
+    if column is None or not rows:
+        return None
+    amounts = [_amount_or_none(_cell(row.cells, column)) for row in rows]
+    if any(amount is None for amount in amounts):
+        return None
+    return sum(amount for amount in amounts if amount is not None)
+
+
+def _amount_or_none(value: Any) -> int | None:
+    if value is FORMULA_WITHOUT_VALUE or is_blank(value):
+        return None
+    try:
+        return parse_amount(value, maximum=TOTAL_AMOUNT_LIMIT)
+    except CellError:
+        return None
 
 
 def _restore_identifiers(rows: list[list[Any]], header: HeaderMap, layout: SheetLayout) -> None:
