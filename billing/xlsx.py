@@ -14,10 +14,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 
 def set_cell_value(cell: Cell, value: Any) -> Cell:
-    """Store `value` in `cell`, keeping a string a string cell whatever it starts with."""
+    """Store `value` in `cell`, keeping a string a string cell whatever it starts with.
+
+    Control characters that XML cannot carry (a name pasted with one, say) become U+FFFD,
+    because openpyxl raises IllegalCharacterError on them and the whole file would fail.
+    """
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"

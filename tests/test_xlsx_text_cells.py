@@ -53,6 +53,19 @@ def test_write_cell_keeps_text() -> None:
     assert string_values(buffer.getvalue()) == list(FORMULA_LIKE)
 
 
+@pytest.mark.parametrize("write_only", [False, True])
+def test_control_characters_replaced(write_only: bool) -> None:
+    workbook = Workbook(write_only=write_only)
+    sheet = workbook.create_sheet("Data") if write_only else workbook.active
+    sheet.append(text_row(sheet, ["Budi\x01Santoso", "tab\tand\nnewline"]))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    row = next(load_workbook(io.BytesIO(buffer.getvalue())).worksheets[0].iter_rows())
+    assert row[0].value == "Budi\ufffdSantoso"
+    assert row[1].value == "tab\tand\nnewline"
+
+
 def _lists_column(content: bytes, name: str) -> list[str]:
     """Return the values of one dropdown list on the hidden lists sheet."""
     sheet = load_workbook(io.BytesIO(content))[LISTS_SHEET]
