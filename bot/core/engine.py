@@ -160,7 +160,8 @@ def _screen_document(
         return opened, None
     turn = opened
     assert turn.membership is not None and inbound.document is not None
-    if registry.document_handler(turn.membership.role, turn.conversation.state) is None:
+    kind, role = turn.membership.organisation_kind, turn.membership.role
+    if registry.document_handler(kind, role, turn.conversation.state) is None:
         step = menu_step(
             turn, tr(turn.language, "Only staff who upload bills can send files here.")
         )
@@ -453,7 +454,8 @@ async def _dispatch_document(turn: Turn) -> Step:
     """Offer the document to each handler for the role until one takes it."""
     assert turn.membership is not None
     declined: Step | None = None
-    for handler in registry.document_handlers(turn.membership.role, turn.conversation.state):
+    kind, role = turn.membership.organisation_kind, turn.membership.role
+    for handler in registry.document_handlers(kind, role, turn.conversation.state):
         try:
             return await handler(turn)
         except registry.DocumentDeclined as error:

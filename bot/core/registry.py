@@ -34,7 +34,17 @@ _ops: dict[Op, Handler] = {}
 _extensions: dict[str, Handler] = {}
 _states: dict[str, Handler] = {}
 _phrases: list[tuple[re.Pattern[str], Action | None, Handler]] = []
-_document: list[tuple[Handler, frozenset[Action] | None, frozenset[str] | None]] = []
+
+
+@dataclass(frozen=True)
+class _DocumentHandler:
+    handler: Handler
+    actions: frozenset[Action] | None
+    states: frozenset[str] | None
+    kinds: frozenset[OrgKind]
+
+
+_document: list[_DocumentHandler] = []
 
 
 class DocumentDeclined(Exception):
@@ -91,16 +101,25 @@ def register_document_handler(
     *,
     action: Action | Collection[Action] | None,
     states: Collection[str] | None = None,
+    kinds: Collection[OrgKind] = frozenset(OrgKind),
 ) -> None:
     """Handle documents from roles allowed `action` (any one of several actions).
 
-    Other roles are rejected before download. With `states`, the handler takes documents
-    only while the chat is in one of them, unless no other handler takes the role's file.
+    Other roles, and staff of organisation kinds not in `kinds`, are rejected before
+    download. With `states`, the handler takes documents only while the chat is in one of
+    them, unless no other handler takes the role's file.
     """
     actions = (
         None if action is None else frozenset([action] if isinstance(action, Action) else action)
     )
-    _document.append((handler, actions, None if states is None else frozenset(states)))
+    _document.append(
+        _DocumentHandler(
+            handler,
+            actions,
+            None if states is None else frozenset(states),
+            frozenset(kinds),
+        )
+    )
 
 
 def menu_entries(kind: OrgKind, role: str) -> list[MenuEntry]:
@@ -135,22 +154,26 @@ def phrase_handler(text: str, role: str) -> Handler | None:
     return None
 
 
-def document_handlers(role: str, state: str | None = None) -> list[Handler]:
-    """Return the document handlers for a role in a state, in the order to try them.
+def document_handlers(kind: OrgKind, role: str, state: str | None = None) -> list[Handler]:
+    """Return the document handlers for a role of an organisation kind in a state, in the
+    order to try them.
 
-    Handlers registered for the state come first, in registration order; a handler limited
+    Handlers registered for the state come first, in registration order. A handler limited
     to other states follows them, so the role is never left without one.
     """
     allowed = [
-        (handler, states)
-        for handler, actions, states in _document
-        if actions is None or any(is_allowed(role, action) for action in actions)
+        entry
+        for entry in _document
+        if kind in entry.kinds
+        and (entry.actions is None or any(is_allowed(role, action) for action in entry.actions))
     ]
-    in_state = [handler for handler, states in allowed if states is None or state in states]
-    return in_state + [handler for handler, _states in allowed if handler not in in_state]
+    in_state = [
+        entry.handler for entry in allowed if entry.states is None or state in entry.states
+    ]
+    return in_state + [entry.handler for entry in allowed if entry.handler not in in_state]
 
 
-def document_handler(role: str, state: str | None = None) -> Handler | None:
+def document_handler(kind: OrgKind, role: str, state: str | None = None) -> Handler | None:
     """Return the first document handler for a role, or None when it may send no documents."""
-    handlers = document_handlers(role, state)
+    handlers = document_handlers(kind, role, state)
     return handlers[0] if handlers else None

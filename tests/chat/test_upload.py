@@ -9,7 +9,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from sqlmodel import select
 
-from models import BatchStatus, Customer, ImportBatch, Invoice
+from models import BatchStatus, Customer, ImportBatch, Invoice, StaffRole, StaffUser
 from models.db import session_scope
 from tagih.settings import get_settings
 from tests.chat.conftest import ADMIN, BUDI, RINA_EMAIL, World
@@ -233,3 +233,74 @@ def test_upload_again_names_issued(world: World, chat, samples_dir: Path) -> Non
     assert "Sudah diterbitkan, tidak diterbitkan lagi: INV-2031-001" in preview
     assert "Semua invoice di sheet ini sudah pernah diterbitkan" in preview
     assert "Kirim semua" not in user.options()
+
+
+MERCHANT_ADMIN = "+6281200000009"
+MERCHANT_HINT_ID = (
+    "Untuk mendaftarkan pelanggan, pilih Unggah sheet pelanggan, lalu kirim template "
+    "pelanggan yang sudah diisi (.xlsx)."
+)
+SCHOOL_HINT_ID = "Untuk menambah kegiatan dari sheet"
+
+
+def _add_merchant_admin(world: World) -> None:
+    with session_scope(write=True) as session:
+        session.add(
+            StaffUser(
+                organisation_id=world.merchant_id,
+                phone=MERCHANT_ADMIN,
+                name="Adi",
+                role=StaffRole.ADMIN,
+            )
+        )
+
+
+def _sheet_without_header() -> bytes:
+    workbook = Workbook()
+    workbook.active.append(["catatan rapat", "tanpa kolom"])
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def test_merchant_unknown_file_hint(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    _add_merchant_admin(world)
+    user = chat(MERCHANT_ADMIN)
+
+    user.send_document("rapat.xlsx", _sheet_without_header())
+
+    reply = user.last_text()
+    assert reply.startswith("File ini tidak dapat dibaca: ")
+    assert MERCHANT_HINT_ID in reply
+    assert "Pilih Unduh template untuk template kosong." in reply
+    assert "Unggah sheet tagihan" not in reply, "an admin cannot upload bills"
+    assert SCHOOL_HINT_ID not in reply
+    assert "Unggah sheet pelanggan" in user.options()
+
+
+def test_merchant_image_hint(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    _add_merchant_admin(world)
+    user = chat(MERCHANT_ADMIN)
+
+    user.send_photo(b"\xff\xd8\xff\xe0 photo of a receipt")
+
+    reply = user.last_text()
+    assert MERCHANT_HINT_ID in reply
+    assert SCHOOL_HINT_ID not in reply
+
+
+def test_merchant_hint_in_english(world: World, chat) -> None:  # type: ignore[no-untyped-def]
+    _add_merchant_admin(world)
+    with session_scope(write=True) as session:
+        admin = session.exec(select(StaffUser).where(StaffUser.phone == MERCHANT_ADMIN)).one()
+        admin.language = "en"
+    user = chat(MERCHANT_ADMIN, "en")
+
+    user.send_document("notes.xlsx", _sheet_without_header())
+
+    reply = user.last_text()
+    assert (
+        "To register customers, choose Upload a customer sheet, then send the filled "
+        "customer template (.xlsx)." in reply
+    )
+    assert "Choose Get a template for an empty template." in reply

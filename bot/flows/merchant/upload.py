@@ -18,7 +18,7 @@ from bot.flows.merchant.common import importable_types, staff_name
 from bot.flows.merchant.preview import preview_step
 from bot.replies import Text
 from locales import N_, tr
-from models import BatchStatus, ImportBatch
+from models import BatchStatus, ImportBatch, OrgKind
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,10 @@ async def ask_upload(turn: Turn) -> Step:
 async def receive_sheet(turn: Turn) -> Step:
     """Check an uploaded sheet of any type the role may import and show its preview.
 
-    A file without a recognised header is passed on to the next document handler when the
-    role cannot upload bills, because such staff also send sheets that other flows read.
-    An image is passed on the same way unless the chat waits for a sheet upload.
+    At a school, a file without a recognised header is passed on to the next document
+    handler when the role cannot upload bills, because such staff also send sheets that
+    other flows read. An image is passed on the same way unless the chat waits for a sheet
+    upload. At a merchant no other flow reads files, so both get the merchant's file hint.
     """
     importable = importable_types(turn)
     if not importable:
@@ -64,7 +65,7 @@ async def receive_sheet(turn: Turn) -> Step:
         awaited = turn.conversation.state == State.AWAIT_UPLOAD
         log.info("update %s: image sent instead of a sheet", update_tag(turn.inbound))
         if not awaited and "bills" not in importable:
-            raise registry.DocumentDeclined(Step([Text(image_error)]))
+            return _pass_on(turn, image_error, importable)
         return Step([Text(image_error)])
     preview = services.preview_upload(
         turn.session,
@@ -91,13 +92,44 @@ async def receive_sheet(turn: Turn) -> Step:
         text = tr(turn.language, "I could not read this file: {error}", error=preview.file_error)
         unrecognised = preview.file_error_code == "sheet.no_header"
         if unrecognised and "bills" not in importable:
-            log.info("update %s: no sheet header found, file passed on", update_tag(turn.inbound))
-            raise registry.DocumentDeclined(Step([Text(text)]))
+            log.info("update %s: no sheet header found", update_tag(turn.inbound))
+            return _pass_on(turn, text, importable)
         return Step([Text(text)])
     earlier = _earlier_preview(turn, preview.batch_id)
     if earlier is not None and preview.batch_id:
         return _conflict_step(turn, old=earlier, new=preview.batch_id)
     return preview_step(turn, preview)
+
+
+def _pass_on(turn: Turn, problem: str, importable: frozenset[str]) -> Step:
+    """Decline a file at a school, so another flow may read it, else explain it and the hint.
+
+    Raises DocumentDeclined at a school.
+    """
+    if turn.org.kind == OrgKind.SCHOOL:
+        raise registry.DocumentDeclined(Step([Text(problem)]))
+    return menu_step(turn, f"{problem}\n\n{merchant_file_hint(turn, importable)}")
+
+
+def merchant_file_hint(turn: Turn, importable: frozenset[str]) -> str:
+    """Return which sheets a merchant's staff member may send, and from which menu entry."""
+    lines = []
+    if "bills" in importable:
+        text = tr(
+            turn.language,
+            "To issue bills, choose Upload a bill sheet, then send the filled bill template "
+            "(.xlsx).",
+        )
+        lines.append(text)
+    if "customers" in importable:
+        text = tr(
+            turn.language,
+            "To register customers, choose Upload a customer sheet, then send the filled "
+            "customer template (.xlsx).",
+        )
+        lines.append(text)
+    lines.append(tr(turn.language, "Choose Get a template for an empty template."))
+    return " ".join(lines)
 
 
 def _earlier_preview(turn: Turn, new_batch_id: int | None) -> int | None:

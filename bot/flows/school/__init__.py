@@ -173,4 +173,5 @@ def register() -> None:
         school_document,
         action=(Action.CALENDAR_EDIT, Action.NEWS_POST, Action.STAFF_MANAGE),
         states=[str(state) for state in FILE_STATES],
+        kinds=SCHOOL_ONLY,
     )
