@@ -5,8 +5,8 @@ file, a truncated download or a decompression bomb. `open_workbook` rejects each
 specific SheetFileError. For a real .xlsx it checks the zip directory (sizes and
 compression ratios) first. Then it inflates every member with a hard cap and scans the
 worksheet XML for what python-calamine does not report: hidden rows and columns, formulas
-without a cached value, number formats that add leading zeros, the last row with a value,
-and the widest column.
+without a cached value, cells showing an Excel error, number formats that add leading zeros,
+the last row with a value, and the widest column.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ _FORMULA_NO_VALUE = re.compile(
     rb'<c\b([^>]*?)\br="([A-Z]{1,3})(\d+)"([^>]*)>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
     rb"(<v\s*/>|<v>\s*</v>)?\s*</c>"
 )
+# A cell of type error ("<c r="I2" t="e"><f>A1/0</f><v>#DIV/0!</v></c>") and its body.
+_ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.DOTALL)
+_CACHED_VALUE = re.compile(rb"<v>([^<]*)</v>")
 _WIDE_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Z]{2,3})\d+"')
 # Column settings in <cols>: "<col min="3" max="5" hidden="1" .../>". `\b` keeps out <cols>.
 _COLUMN_TAG = re.compile(rb"<col\b([^>]*)>")
@@ -77,6 +80,8 @@ class SheetLayout:
     # then by row. Only cells that contain a number are listed.
     display_formats: dict[int, dict[int, str]] = field(default_factory=dict)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
+    # The Excel error each error cell shows ("#REF!"), by row and then by column.
+    error_cells: dict[int, dict[int, str]] = field(default_factory=dict)
     last_row: int = 0
     max_column: int = 0
 
@@ -411,8 +416,8 @@ def _styled_cell_pattern(styles: dict[int, str]) -> re.Pattern[bytes] | None:
 
 
 class _WorksheetScanner:
-    """Collect hidden rows and columns, formulas without a cached value, identifier formats
-    and the used extent from XML chunks.
+    """Collect hidden rows and columns, formulas without a cached value, Excel error cells,
+    identifier formats and the used extent from XML chunks.
 
     Input is cut at the last `<row` tag, so each scanned piece contains whole rows.
     """
@@ -470,12 +475,24 @@ class _WorksheetScanner:
                 layout.formulas_without_value.add(
                     (int(match.group(3)), column_number(match.group(2).decode()))
                 )
+        if b't="e"' in piece:
+            self._scan_errors(piece)
         for match in _WIDE_COLUMN.finditer(piece):
             layout.max_column = max(layout.max_column, column_number(match.group(1).decode()))
         if b"<col" in piece:
             self._scan_columns(piece)
         if self.styled_cell is not None:
             self._scan_formats(piece, self.styled_cell)
+
+    def _scan_errors(self, piece: bytes) -> None:
+        for match in _ERROR_CELL.finditer(piece):
+            reference = _CELL_REF.search(match.group(1))
+            value = _CACHED_VALUE.search(match.group(2))
+            if reference is None or value is None:
+                continue
+            code = value.group(1).decode("utf-8", "replace").strip()
+            row, column = int(reference.group(2)), column_number(reference.group(1).decode())
+            self.layout.error_cells.setdefault(row, {})[column] = code
 
     def _scan_columns(self, piece: bytes) -> None:
         for match in _COLUMN_TAG.finditer(piece):

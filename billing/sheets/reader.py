@@ -75,14 +75,27 @@ IDENTIFIER_FIELDS = (Field.NUMBER, Field.NIS, Field.PHONE, Field.PARENT_PHONE,
 LISTED_ROWS = 10
 
 
-class FormulaWithoutValue:
-    """Stands in for a formula cell whose result the file does not contain."""
+class UnusableCell:
+    """Stands in for a cell whose value cannot be read, once the reader has reported it.
+
+    `error` is the Excel error the cell shows ("#REF!"), or None for a formula whose result
+    the file does not contain.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str | None = None):
+        self.error = error
 
     def __repr__(self) -> str:
-        return "<formula without value>"
+        return f"<Excel error {self.error}>" if self.error else "<formula without value>"
 
 
-FORMULA_WITHOUT_VALUE = FormulaWithoutValue()
+FORMULA_WITHOUT_VALUE = UnusableCell()
+# The error values Excel shows in a cell in place of a result.
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                          "#CONNECT!", "#BUSY!", "#UNKNOWN!"})  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -137,24 +150,30 @@ class RowReader:
         return self.columns.get(name)
 
     def raw(self, name: Field) -> Any:
+        """Return a field's cell value; an unusable cell (already reported) reads as None."""
         index = self.columns.get(name)
-        if index is None or index >= len(self.cells):
+        if index is None:
             return None
-        return self.cells[index]
+        return self.raw_at(index)
 
     def raw_at(self, index: int) -> Any:
-        return self.cells[index] if index < len(self.cells) else None
+        value = self.cells[index] if index < len(self.cells) else None
+        return None if isinstance(value, UnusableCell) else value
 
     def unusable(self, *names: Field) -> bool:
-        """Return whether a field contains a formula without a cached value (already reported)."""
-        if any(self.raw(name) is FORMULA_WITHOUT_VALUE for name in names):
-            self.failed = True
-            return True
+        """Return whether a field's cell is unusable (already reported), failing the row."""
+        for name in names:
+            index = self.columns.get(name)
+            if index is not None and self._unusable_at(index):
+                self.failed = True
+                return True
         return False
 
+    def _unusable_at(self, index: int) -> bool:
+        return index < len(self.cells) and isinstance(self.cells[index], UnusableCell)
+
     def has(self, name: Field) -> bool:
-        value = self.raw(name)
-        return value is not FORMULA_WITHOUT_VALUE and not is_blank(value)
+        return not is_blank(self.raw(name))
 
     def parse(self, name: Field, parser: Callable[[Any], T]) -> T | None:
         index = self.columns.get(name)
@@ -163,10 +182,10 @@ class RowReader:
         return self.parse_at(index, parser)
 
     def parse_at(self, index: int, parser: Callable[[Any], T]) -> T | None:
-        value = self.cells[index] if index < len(self.cells) else None
-        if value is FORMULA_WITHOUT_VALUE:
+        if self._unusable_at(index):
             self.failed = True  # already reported by the reader
             return None
+        value = self.cells[index] if index < len(self.cells) else None
         try:
             return parser(value)
         except CellError as error:
@@ -183,6 +202,8 @@ class RowReader:
 
     def fail_at(self, index: int, code: str, message: Msg, value: Any) -> None:
         self.failed = True
+        if self._unusable_at(index):
+            return  # the reader reported the cell, so "missing" would only repeat it
         self.problems.error(
             code,
             message,
@@ -420,6 +441,7 @@ def _data_rows(
             for column, value in filled.items():
                 if column < len(cells):
                     cells[column] = value
+        cells = _mark_excel_errors(layout, number, cells, used)
         if all(_blank_cell(cell) for cell in cells):
             continue
         key_blank = all(_blank_cell(cells[c]) for c in key_columns if c < len(cells))
@@ -461,8 +483,8 @@ def _data_rows(
             # Kept but blocked, so an invoice with a hidden line fails as a whole.
             data.append(DataRow(number, cells, set(filled) if filled else None, blocked=True))
             continue
-        cells = _mark_formulas(layout, number, cells, header, used, problems)
-        data.append(DataRow(number, cells, set(filled) if filled else None))
+        cells, unusable = _report_unusable(layout, number, cells, header, used, problems)
+        data.append(DataRow(number, cells, set(filled) if filled else None, blocked=unusable))
     _report_totals(totals, data, amount_column, problems)
     return data
 
@@ -574,7 +596,7 @@ def _sum_amounts(rows: list[DataRow], column: int | None) -> int | None:
 
 
 def _amount_or_none(value: Any) -> int | None:
-    if value is FORMULA_WITHOUT_VALUE or is_blank(value):
+    if isinstance(value, UnusableCell) or is_blank(value):
         return None
     try:
         return parse_amount(value, maximum=TOTAL_AMOUNT_LIMIT)
@@ -680,30 +702,76 @@ def _key_columns(header: HeaderMap) -> list[int]:
 
 
 def _blank_cell(value: Any) -> bool:
-    return value is not FORMULA_WITHOUT_VALUE and is_blank(value)
+    return not isinstance(value, UnusableCell) and is_blank(value)
 
 
 def _is_footer(cells: list[Any]) -> bool:
     return any(isinstance(cell, str) and _FOOTER.search(clean_text(cell)) for cell in cells)
 
 
-def _mark_formulas(
+def _mark_excel_errors(
+    layout: SheetLayout, number: int, cells: list[Any], used: set[int]
+) -> list[Any]:
+    """Replace the cells of used columns that show an Excel error with an UnusableCell.
+
+    python-calamine 0.9.1 reads an error cell (t="e") as "", so the codes come from the
+    worksheet scan. Text that is exactly an error code counts too, as Excel turns typed
+    "#N/A" into the error itself.
+    """
+    scanned = layout.error_cells.get(number, {})
+    marked = cells
+    for column in used:
+        code = scanned.get(column + 1)
+        if code is None and column < len(cells) and isinstance(cells[column], str):
+            text = clean_text(cells[column]).upper()
+            code = text if text in EXCEL_ERRORS else None
+        if code is None or column >= len(cells):
+            continue
+        if marked is cells:
+            marked = list(cells)
+        marked[column] = UnusableCell(code)
+    return marked
+
+
+def _report_unusable(
     layout: SheetLayout,
     number: int,
     cells: list[Any],
     header: HeaderMap,
     used: set[int],
     problems: Problems,
-) -> list[Any]:
-    if not layout.formulas_without_value:
-        return cells
+) -> tuple[list[Any], bool]:
+    """Report each used cell with an Excel error or a formula without a cached value.
+
+    Returns the cells, formulas marked FORMULA_WITHOUT_VALUE, and whether any was found:
+    such a row is never imported.
+    """
     marked = cells
-    for column in used:
-        if (number, column + 1) in layout.formulas_without_value:
+    found = False
+    for column in sorted(used):
+        cell = f"{column_letter(column + 1)}{number}"
+        value = cells[column] if column < len(cells) else None
+        if isinstance(value, UnusableCell) and value.error:
+            found = True
+            problems.error(
+                "sheet.excel_error",
+                msg(
+                    "Cell {cell} shows the Excel error {error}. Fix the formula, or type the "
+                    "value.",
+                    cell=cell,
+                    error=value.error,
+                ),
+                row=number,
+                column=header.title(column),
+                value=value.error,
+                cell=cell,
+            )
+        elif (number, column + 1) in layout.formulas_without_value:
+            found = True
             if marked is cells:
                 marked = list(cells)
-            marked[column] = FORMULA_WITHOUT_VALUE
-            cell = f"{column_letter(column + 1)}{number}"
+            if column < len(marked):
+                marked[column] = FORMULA_WITHOUT_VALUE
             problems.error(
                 "sheet.formula_without_value",
                 msg(
@@ -716,7 +784,7 @@ def _mark_formulas(
                 column=header.title(column),
                 cell=cell,
             )
-    return marked
+    return marked, found
 
 
 def _merged_below(
@@ -739,7 +807,9 @@ def _merged_below(
 
 
 def value_for_json(value: Any) -> Any:
-    return None if value is FORMULA_WITHOUT_VALUE else display_value(value)
+    if isinstance(value, UnusableCell):
+        return value.error
+    return display_value(value)
 
 
 def iter_with_deadline(rows: list[DataRow], deadline: float) -> Iterator[DataRow]:
