@@ -45,6 +45,8 @@ ALICE = "+6281299990001"  # customer, English
 PARENT = "+6281277770000"  # school parent of two children
 MULTI = "+6281266660000"  # customer of the merchant and parent at the school
 STRANGER = "+6281311112222"
+MERCHANT_ADMIN = "+6281200000011"  # admin (not super admin) of Toko Maju, with more_staff
+SCHOOL_FINANCE = "+6281200000012"  # finance of SD Harapan, with more_staff
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -215,6 +217,29 @@ def world(database: str) -> World:
 @pytest.fixture
 def sqlite_world(sqlite_database: str) -> World:
     return seed_world()
+
+
+@pytest.fixture
+def more_staff(world: World) -> World:
+    """Add an admin to the merchant and a finance member to the school."""
+    with session_scope(write=True) as session:
+        session.add(
+            StaffUser(
+                organisation_id=world.merchant_id,
+                phone=MERCHANT_ADMIN,
+                name="Adi",
+                role=StaffRole.ADMIN,
+            )
+        )
+        session.add(
+            StaffUser(
+                organisation_id=world.school_id,
+                phone=SCHOOL_FINANCE,
+                name="Fani",
+                role=StaffRole.FINANCE,
+            )
+        )
+    return world
 
 
 # --- Telegram --------------------------------------------------------------------------

@@ -9,12 +9,9 @@ from openpyxl import Workbook
 from sqlmodel import col, select
 
 from bot.core import CallbackData, Op
-from models import Customer, ImportBatch, StaffRole, StaffUser, Student, StudentGuardian
+from models import Customer, ImportBatch, Student, StudentGuardian
 from models.db import session_scope
-from tests.chat.conftest import ADMIN, SCHOOL_ADMIN, World
-
-MERCHANT_ADMIN = "+6281200000011"  # admin (not super admin) of Toko Maju
-SCHOOL_FINANCE = "+6281200000012"  # finance of SD Harapan
+from tests.chat.conftest import ADMIN, MERCHANT_ADMIN, SCHOOL_ADMIN, SCHOOL_FINANCE, World
 
 CUSTOMER_HEADER = ["Nama Pelanggan", "No. HP", "Email", "Bahasa"]
 CUSTOMER_ROWS = [
@@ -79,28 +76,6 @@ TEXTS = {
 @pytest.fixture(params=["id", "en"])
 def language(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def more_staff(world: World) -> World:
-    with session_scope(write=True) as session:
-        session.add(
-            StaffUser(
-                organisation_id=world.merchant_id,
-                phone=MERCHANT_ADMIN,
-                name="Adi",
-                role=StaffRole.ADMIN,
-            )
-        )
-        session.add(
-            StaffUser(
-                organisation_id=world.school_id,
-                phone=SCHOOL_FINANCE,
-                name="Fani",
-                role=StaffRole.FINANCE,
-            )
-        )
-    return world
 
 
 def _workbook(header: list[str], rows: list[list[str]]) -> bytes:

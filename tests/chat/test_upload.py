@@ -9,10 +9,10 @@ from pathlib import Path
 from openpyxl import Workbook
 from sqlmodel import select
 
-from models import BatchStatus, Customer, ImportBatch, Invoice, StaffRole, StaffUser
+from models import BatchStatus, Customer, ImportBatch, Invoice, StaffUser
 from models.db import session_scope
 from tagih.settings import get_settings
-from tests.chat.conftest import ADMIN, BUDI, RINA_EMAIL, World
+from tests.chat.conftest import ADMIN, BUDI, MERCHANT_ADMIN, RINA_EMAIL, World
 
 ODD_NAME = "tagihan Januari ü 2031 (final).xlsx"
 
@@ -235,24 +235,11 @@ def test_upload_again_names_issued(world: World, chat, samples_dir: Path) -> Non
     assert "Kirim semua" not in user.options()
 
 
-MERCHANT_ADMIN = "+6281200000009"
 MERCHANT_HINT_ID = (
     "Untuk mendaftarkan pelanggan, pilih Unggah sheet pelanggan, lalu kirim template "
     "pelanggan yang sudah diisi (.xlsx)."
 )
 SCHOOL_HINT_ID = "Untuk menambah kegiatan dari sheet"
-
-
-def _add_merchant_admin(world: World) -> None:
-    with session_scope(write=True) as session:
-        session.add(
-            StaffUser(
-                organisation_id=world.merchant_id,
-                phone=MERCHANT_ADMIN,
-                name="Adi",
-                role=StaffRole.ADMIN,
-            )
-        )
 
 
 def _sheet_without_header() -> bytes:
@@ -263,8 +250,7 @@ def _sheet_without_header() -> bytes:
     return output.getvalue()
 
 
-def test_merchant_unknown_file_hint(world: World, chat) -> None:  # type: ignore[no-untyped-def]
-    _add_merchant_admin(world)
+def test_merchant_unknown_file_hint(more_staff: World, chat) -> None:  # type: ignore[no-untyped-def]
     user = chat(MERCHANT_ADMIN)
 
     user.send_document("rapat.xlsx", _sheet_without_header())
@@ -278,8 +264,7 @@ def test_merchant_unknown_file_hint(world: World, chat) -> None:  # type: ignore
     assert "Unggah sheet pelanggan" in user.options()
 
 
-def test_merchant_image_hint(world: World, chat) -> None:  # type: ignore[no-untyped-def]
-    _add_merchant_admin(world)
+def test_merchant_image_hint(more_staff: World, chat) -> None:  # type: ignore[no-untyped-def]
     user = chat(MERCHANT_ADMIN)
 
     user.send_photo(b"\xff\xd8\xff\xe0 photo of a receipt")
@@ -289,8 +274,7 @@ def test_merchant_image_hint(world: World, chat) -> None:  # type: ignore[no-unt
     assert SCHOOL_HINT_ID not in reply
 
 
-def test_merchant_hint_in_english(world: World, chat) -> None:  # type: ignore[no-untyped-def]
-    _add_merchant_admin(world)
+def test_merchant_hint_in_english(more_staff: World, chat) -> None:  # type: ignore[no-untyped-def]
     with session_scope(write=True) as session:
         admin = session.exec(select(StaffUser).where(StaffUser.phone == MERCHANT_ADMIN)).one()
         admin.language = "en"
