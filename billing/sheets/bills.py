@@ -175,7 +175,12 @@ def _parse_line(reader: RowReader, context: ParseContext) -> tuple[LineDraft | N
         reader.fail(
             Field.PRODUCT,
             "product.too_long",
-            msg("The product name is longer than {limit} characters.", limit=MAX_PRODUCT_LENGTH),
+            msg(
+                "The product name is {length} characters long; the limit is {limit}. Shorten "
+                "it, and put the details in the Keterangan / Description column.",
+                length=len(product),
+                limit=MAX_PRODUCT_LENGTH,
+            ),
         )
         return None, None
     if reader.unusable(Field.QUANTITY, Field.UNIT_PRICE, Field.AMOUNT):

@@ -93,6 +93,7 @@ def _parse_row(
         )
         return None
     _check_name(reader, student)
+    _check_class(reader, student)
     if student.payer_id is None:
         reader.fail(
             Field.NIS,
@@ -156,6 +157,32 @@ def _check_name(reader: RowReader, student: KnownStudent) -> None:
                 name=name,
             ),
         )
+
+
+def _check_class(reader: RowReader, student: KnownStudent) -> None:
+    """Warn when the row's class differs from the student's registered class.
+
+    The row is still billed, because a student who changed class owes the same fees and the
+    class is kept in the student list.
+    """
+    class_name = clean_text(reader.raw(Field.CLASS))
+    if not class_name or not student.class_name:
+        return
+    if name_key(class_name) == name_key(student.class_name):
+        return
+    reader.warn(
+        Field.CLASS,
+        "school.class_mismatch",
+        msg(
+            "Student {nis} ({name}) is registered in class {registered}, but this row says "
+            "{class_name}. The row is still billed. If the student changed class, update the "
+            "student list, otherwise check the NIS.",
+            nis=student.nis,
+            name=student.name,
+            registered=student.class_name,
+            class_name=class_name,
+        ),
+    )
 
 
 def _component_lines(

@@ -317,3 +317,16 @@ def test_hidden_line_blocks_its_invoice() -> None:
     assert [(problem.code, problem.row) for problem in result.errors] == [("sheet.hidden_row", 3)]
     assert [invoice.draft.number for invoice in result.invoices] == ["INV-2"]
     assert result.invalid_rows == [2, 3]
+
+
+def test_long_product_name_says_fix() -> None:
+    result = read(xlsx([BILL_HEADER, bill_row("INV-1", product="Paket " + "x" * 320)]))
+    assert [(problem.code, problem.cell) for problem in result.errors] == [
+        ("product.too_long", "F2")
+    ]
+    message = result.errors[0].message
+    assert message.render("en") == (
+        "The product name is 326 characters long; the limit is 300. Shorten it, and put the "
+        "details in the Keterangan / Description column."
+    )
+    assert "Persingkat" in message.render("id")

@@ -187,3 +187,26 @@ def test_customers_registration(shop: Organisation) -> None:
     with session_scope() as session:
         languages = {c.name: c.language for c in session.exec(select(Customer))}
     assert languages == {"PT Dua": "en", "PT Empat": None}
+
+
+def test_school_class_mismatch_warned(school: Organisation) -> None:
+    rows = [
+        SCHOOL_HEADER,
+        ["1001", "Ani Lestari", "4a", DUE, 350000, None, None],
+        ["1002", "Bima Lestari", "1A", DUE, 350000, None, None],
+    ]
+    result = _check(school, xlsx(rows))
+    assert result.ok, [problem.to_json("en") for problem in result.errors]
+    assert len(result.invoices) == 2
+    assert [(p.code, p.row, p.cell) for p in result.warnings] == [
+        ("school.class_mismatch", 3, "C3")
+    ]
+    warning = result.warnings[0].message
+    assert warning.render("en") == (
+        "Student 1002 (Bima Lestari) is registered in class 2B, but this row says 1A. The row "
+        "is still billed. If the student changed class, update the student list, otherwise "
+        "check the NIS."
+    )
+    indonesian = warning.render("id")
+    assert "kelas 2B" in indonesian
+    assert "1A" in indonesian
