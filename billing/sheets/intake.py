@@ -404,8 +404,9 @@ def _too_many_columns(filename: str, layout: SheetLayout, limit: int) -> SheetFi
 def _styled_cell_pattern(styles: dict[int, str]) -> re.Pattern[bytes] | None:
     """Match the start tag of a cell with content whose style is one of `styles`.
 
-    Empty cells (`<c .../>`) never match, so a column formatted down to row 1,048,576
-    adds nothing. A cell without an `s` attribute has style 0.
+    Empty cells written `<c .../>` never match, and `_scan_formats` skips `<c ...></c>`,
+    so a column formatted down to row 1,048,576 adds nothing. A cell without an `s`
+    attribute has style 0.
     """
     if not styles:
         return None
@@ -512,6 +513,8 @@ class _WorksheetScanner:
             attributes = match.group(1)
             if b"t=" in attributes and _NOT_A_NUMBER.search(attributes):
                 continue
+            if piece.startswith(b"</c>", match.end()):
+                continue  # an empty cell written as a pair of tags, as openpyxl with lxml does
             style = _CELL_STYLE.search(attributes)
             code = self.styles.get(int(style.group(1)) if style else 0)
             if code is None:
