@@ -3,8 +3,8 @@
 Rows keep the numbers the user sees in Excel (1-based). A vertically merged cell's value is
 copied into every row of the merge, and identifier numbers get back the leading zeros their
 number format shows. The reader also records the problems that belong to the sheet rather
-than to one field: hidden rows and columns, formulas without a cached value, and TOTAL or
-signature rows below the data.
+than to one field: a header with a missing or repeated column, hidden rows and columns,
+formulas without a cached value, cells showing an Excel error, and TOTAL or signature rows.
 """
 
 from __future__ import annotations
@@ -722,8 +722,9 @@ def _mark_excel_errors(
     marked = cells
     for column in used:
         code = scanned.get(column + 1)
-        if code is None and column < len(cells) and isinstance(cells[column], str):
-            text = clean_text(cells[column]).upper()
+        value = cells[column] if column < len(cells) else None
+        if code is None and isinstance(value, str) and "#" in value[:8]:
+            text = clean_text(value).upper()
             code = text if text in EXCEL_ERRORS else None
         if code is None or column >= len(cells):
             continue
