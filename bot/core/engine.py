@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from billing.errors import UserError
 from billing.phones import normalise_phone
-from bot.core import registry
+from bot.core import questions, registry
 from bot.core.callbacks import Op
 from bot.core.identity import (
     LinkCodeRequest,
@@ -481,13 +481,42 @@ def _route(turn: Turn) -> registry.Handler:
     if inbound.callback is not None:
         return _route_callback(turn)
     text = inbound.text.strip()
-    if not text or text.casefold() in MENU_WORDS:
+    if not text:
+        return show_menu
+    waiting = questions.waiting_question(turn)
+    if waiting is not None:
+        return _route_answer(turn, waiting, text)
+    if text.casefold() in MENU_WORDS:
         return show_menu
     by_state = registry.state_handler(turn.conversation.state)
     if by_state is not None:
         return by_state
     by_phrase = registry.phrase_handler(text, membership.role)
     return by_phrase or _not_understood
+
+
+def _route_answer(turn: Turn, waiting: questions.StoredQuestion, text: str) -> registry.Handler:
+    """Pick the handler for text typed while a step waits for a button press."""
+    if questions.is_cancel(text):
+        if questions.press_cancel(turn, waiting):
+            return _route_callback(turn)
+
+        async def cancelled(turn: Turn) -> Step:
+            return questions.cancelled_step(turn, waiting)
+
+        return cancelled
+    if text.casefold() in MENU_WORDS:
+        return show_menu
+    confirm = questions.is_confirm(text)
+    by_state = registry.state_handler(turn.conversation.state)
+    if by_state is not None and not confirm:
+        return by_state
+
+    async def ask_again(turn: Turn) -> Step:
+        log.info("update %s: typed text at a question, asked again", update_tag(turn.inbound))
+        return questions.ask_again_step(turn, waiting, confirm=confirm)
+
+    return ask_again
 
 
 def _route_callback(turn: Turn) -> registry.Handler:
@@ -513,6 +542,8 @@ def _finish(turn: Turn, step: Step) -> list[Reply]:
 
 
 def _save(turn: Turn, step: Step) -> None:
+    data = dict(step.data)
+    questions.store_question(step, data)
     turn.conversation.state = str(step.state)
-    turn.conversation.data = dict(step.data)
+    turn.conversation.data = data
     turn.conversation.updated_at = utcnow()

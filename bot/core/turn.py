@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
@@ -15,14 +14,34 @@ from bot.core.states import State
 from bot.replies import Reply
 from models import ChatIdentity, ConversationState, Organisation
 
+# The conversation data key of the question a step waits on, set only by the core.
+QUESTION_KEY = "_question"
+
+
+@dataclass(frozen=True)
+class Question:
+    """How a step that waits for a button press takes a typed cancel word.
+
+    `cancel` is the encoded payload of the button that the word presses. Without it, the
+    word drops the step and shows the menu after `cancelled`, a message id. With neither,
+    the question is asked again. See bot.core.questions.
+    """
+
+    cancel: str | None = None
+    cancelled: str | None = None
+
 
 @dataclass
 class Step:
-    """A handler's result: the replies to send and the state the chat moves to."""
+    """A handler's result: the replies to send, the state the chat moves to and its data.
+
+    With `question`, the last message with buttons waits for a press (bot.core.questions).
+    """
 
     replies: list[Reply]
-    state: StrEnum = State.IDLE
+    state: str = State.IDLE
     data: dict[str, Any] = field(default_factory=dict)
+    question: Question | None = None
 
 
 @dataclass
@@ -46,7 +65,10 @@ class Turn:
 
     @property
     def data(self) -> dict[str, Any]:
-        return dict(self.conversation.data or {})
+        """Return the data of the conversation's step, without the core's stored question."""
+        data = dict(self.conversation.data or {})
+        data.pop(QUESTION_KEY, None)
+        return data
 
     @property
     def org(self) -> Organisation:

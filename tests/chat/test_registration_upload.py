@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from sqlmodel import col, select
 
 from bot.core import CallbackData, Op
-from models import Customer, ImportBatch, Student, StudentGuardian
+from models import BatchStatus, Customer, ImportBatch, Student, StudentGuardian
 from models.db import session_scope
 from tests.chat.conftest import ADMIN, MERCHANT_ADMIN, SCHOOL_ADMIN, SCHOOL_FINANCE, World
 
@@ -205,3 +205,21 @@ def test_student_template_offered(world: World, chat, language: str) -> None:  #
     documents = user.documents()
     assert list(documents) == ["template-students-sd-harapan.xlsx"]
     assert documents["template-students-sd-harapan.xlsx"].startswith(b"PK")
+
+
+def test_student_sheet_cancelled_by_word(world: World, chat, language: str) -> None:  # type: ignore[no-untyped-def]
+    user = _start(chat, SCHOOL_ADMIN, language)
+    user.send_document("siswa.xlsx", _workbook(STUDENT_HEADER, STUDENT_ROWS))
+
+    user.say({"id": "Batal.", "en": " cancel "}[language])
+
+    cancelled = {
+        "id": "Dibatalkan. Tidak ada yang disimpan.",
+        "en": "Cancelled. Nothing was saved.",
+    }
+    # WhatsApp splits the school admin's long menu into several messages after this one.
+    assert cancelled[language] in "\n".join(user.texts()[-3:])
+    with session_scope() as session:
+        statuses = [batch.status for batch in session.exec(select(ImportBatch)).all()]
+    assert statuses == [BatchStatus.CANCELLED]
+    assert "Hendra Wijaya" not in _customer_names(world.school_id)

@@ -315,3 +315,72 @@ async def test_admin_archives_student(school_chat: School, channel: str) -> None
     with session_scope() as session:
         citra = session.get(Student, school_chat.students["1003"])
     assert not citra.active
+
+
+async def test_staff_removal_cancelled_by_word(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, SUPER_ADMIN)
+    await chat.tap("Staf")
+    await chat.tap("Pak Budi")
+    await chat.tap("Hapus")
+
+    await chat.say("hapus saja")
+    asked_again = chat.text()
+    await chat.say("Batal!")
+
+    assert asked_again.startswith("Maaf, saya tidak mengerti. Ketuk salah satu tombol")
+    assert "Hapus Pak Budi dari daftar staf?" in asked_again
+    assert "Dibatalkan. Tidak ada yang dihapus." in chat.text()
+    with session_scope() as session:
+        member = session.exec(select(StaffUser).where(StaffUser.name == "Pak Budi")).one()
+    assert member.active
+
+
+async def test_news_audience_cancelled_by_word(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, ADMIN)
+    await chat.tap("Kirim berita")
+    await chat.tap("Berita baru")
+    await chat.say("Libur")
+    await chat.say("Besok libur.")
+    await chat.tap("Pilih penerima")
+
+    await chat.say("ya")
+    asked_again = chat.text()
+    await chat.say("7A")
+    typed_class = chat.text()
+    await chat.say("tidak")
+
+    assert asked_again.startswith("Untuk melanjutkan, ketuk tombolnya.")
+    assert "Dipilih: seluruh sekolah." in asked_again, "a yes word is not a class name"
+    assert "Dipilih: 7A." in typed_class
+    assert "Dibatalkan. Berita tidak dikirim." in chat.text()
+    with session_scope() as session:
+        assert session.exec(select(NewsPost)).all() == []
+
+
+async def test_event_audience_cancelled_in_english(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, ADMIN)
+    await chat.tap("Bahasa / Language")
+    await chat.tap("English")
+    await chat.tap("Add event")
+    await chat.say("Sports day")
+    await chat.say("12/08/2027")
+
+    await chat.say(" Cancel. ")
+
+    assert "Cancelled. The event was not saved." in chat.text()
+    with session_scope() as session:
+        assert session.exec(select(CalendarEvent)).all() == []
+
+
+async def test_student_archive_cancelled_by_word(school_chat: School, channel: str) -> None:
+    chat = await _chat(channel, ADMIN)
+    await chat.tap("Siswa")
+    await chat.tap("Arsipkan siswa")
+    await chat.say("1003")
+
+    await chat.say("no")
+
+    assert "Dibatalkan. Tidak ada yang diarsipkan." in chat.text()
+    with session_scope() as session:
+        citra = session.get(Student, school_chat.students["1003"])
+    assert citra.active

@@ -6,7 +6,7 @@ from bot.core.callbacks import Op
 from bot.core.menu import button
 from bot.core.services import PreviewView, Problem
 from bot.core.states import State
-from bot.core.turn import Step, Turn
+from bot.core.turn import Question, Step, Turn
 from bot.flows.merchant.common import MAX_LISTED, REGISTRATION_TYPES, XLSX
 from bot.replies import Document, Reply, Text
 from locales import format_rupiah, tr, trn
@@ -40,9 +40,10 @@ def preview_step(turn: Turn, preview: PreviewView) -> Step:
         buttons.append(button(all_title, Op.PREVIEW_SEND_ALL, value=batch_id))
     if preview.ready_count and preview.problems:
         buttons.append(button(valid_title, Op.PREVIEW_SEND_VALID, value=batch_id))
-    buttons.append(button(tr(turn.language, "Cancel"), Op.PREVIEW_CANCEL, value=batch_id))
+    cancel = button(tr(turn.language, "Cancel"), Op.PREVIEW_CANCEL, value=batch_id)
+    buttons.append(cancel)
     replies.append(Text(tr(turn.language, "What should I do with this sheet?"), tuple(buttons)))
-    return Step(replies, State.PREVIEW, {"batch_id": batch_id})
+    return Step(replies, State.PREVIEW, {"batch_id": batch_id}, Question(cancel.payload))
 
 
 def _registration_text(turn: Turn, preview: PreviewView) -> str:

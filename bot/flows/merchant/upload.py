@@ -13,7 +13,7 @@ from bot.core.engine import update_tag
 from bot.core.formatting import image_instead_of_sheet
 from bot.core.menu import button, menu_step, role_name
 from bot.core.states import State
-from bot.core.turn import Step, Turn
+from bot.core.turn import Question, Step, Turn
 from bot.flows.merchant.common import importable_types, staff_name
 from bot.flows.merchant.preview import preview_step
 from bot.replies import Text
@@ -162,4 +162,6 @@ def _conflict_step(turn: Turn, *, old: int, new: int) -> Step:
         button(replace, Op.REPLACE_PREVIEW, key=str(old), value=new),
         button(keep, Op.KEEP_PREVIEW, key=str(old), value=new),
     )
-    return Step([Text(text, buttons)], State.PREVIEW_CONFLICT, {"old": old, "new": new})
+    # A typed cancel word would not say which upload to drop, so it asks again.
+    data = {"old": old, "new": new}
+    return Step([Text(text, buttons)], State.PREVIEW_CONFLICT, data, Question())

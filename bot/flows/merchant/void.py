@@ -8,7 +8,7 @@ from billing.permissions import Action
 from bot.core.callbacks import Op
 from bot.core.menu import button, menu_step
 from bot.core.states import State
-from bot.core.turn import Step, Turn
+from bot.core.turn import Question, Step, Turn
 from bot.flows.merchant.common import staff_name
 from bot.replies import Text
 from locales import format_rupiah, tr
@@ -45,11 +45,13 @@ async def confirm_void(turn: Turn) -> Step:
         customer=customer.name if customer else "-",
         amount=format_rupiah(invoice.total),
     )
+    keep = button(tr(turn.language, "No, keep it"), Op.VOID_ABORT, value=invoice.id)
     buttons = (
         button(tr(turn.language, "Yes, void it"), Op.VOID_CONFIRM, value=invoice.id),
-        button(tr(turn.language, "No, keep it"), Op.VOID_ABORT, value=invoice.id),
+        keep,
     )
-    return Step([Text(text, buttons)], State.CONFIRM_VOID, {"invoice_id": invoice.id})
+    data = {"invoice_id": invoice.id}
+    return Step([Text(text, buttons)], State.CONFIRM_VOID, data, Question(keep.payload))
 
 
 async def void_confirmed(turn: Turn) -> Step:

@@ -14,9 +14,9 @@ from billing.school.actors import Actor, clean_classes
 from bot.core import registry
 from bot.core.callbacks import Op
 from bot.core.menu import button
-from bot.core.turn import Step, Turn
+from bot.core.turn import Question, Step, Turn
 from bot.replies import Button, Text
-from locales import tr
+from locales import N_, tr
 from models import Customer, OrgKind, StaffRole, StaffUser, Student
 from models.types import utcnow
 
@@ -56,6 +56,11 @@ class SchoolState(StrEnum):
     EVENT_SHEET = "school_event_sheet"
     NEWS_PHOTO = "school_news_photo"
     STAFF_SHEET = "school_staff_sheet"
+
+
+# Questions of a news post or an event waiting for its audience: a cancel word drops the draft.
+NEWS_QUESTION = Question(cancelled=N_("Cancelled. The news was not posted."))
+EVENT_QUESTION = Question(cancelled=N_("Cancelled. The event was not saved."))
 
 
 class Key(StrEnum):
@@ -171,7 +176,8 @@ def audience_step(
         "Who is it for? Tap classes, or type them, for example: 7A, 7B. Chosen: {audience}.",
         audience=chosen,
     )
-    return Step([Text(text, tuple(buttons))], state, {**data, "options": options})
+    question = NEWS_QUESTION if state == SchoolState.NEWS_AUDIENCE else EVENT_QUESTION
+    return Step([Text(text, tuple(buttons))], state, {**data, "options": options}, question)
 
 
 def toggle_class(turn: Turn, pick: Key, done: Key, state: SchoolState) -> Step:

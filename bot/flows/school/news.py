@@ -14,6 +14,7 @@ from bot.flows.school.common import (
     CAPTION_MAX,
     MAX_NEWS_LISTED,
     MAX_PICK_BUTTONS,
+    NEWS_QUESTION,
     Key,
     SchoolState,
     acting_parent,
@@ -104,7 +105,7 @@ async def news_text_typed(turn: Turn) -> Step:
         key_button(tr(turn.language, "Add {language}", language=other), Key.NEWS_OTHER, 1),
         key_button(tr(turn.language, "Choose audience"), Key.NEWS_OTHER, 0),
     )
-    return Step([Text(text, buttons)], SchoolState.NEWS_AUDIENCE, data)
+    return Step([Text(text, buttons)], SchoolState.NEWS_AUDIENCE, data, NEWS_QUESTION)
 
 
 def _content(data: dict[str, Any]) -> news.NewsContent:

@@ -9,7 +9,7 @@ from billing.permissions import Action
 from billing.school import staff
 from billing.school.actors import clean_classes
 from bot.core.menu import menu_step
-from bot.core.turn import Step, Turn
+from bot.core.turn import Question, Step, Turn
 from bot.flows.school.common import (
     MAX_STAFF_BUTTONS,
     ROLE_ORDER,
@@ -22,7 +22,7 @@ from bot.flows.school.common import (
     reply_step,
 )
 from bot.replies import Text
-from locales import tr
+from locales import N_, tr
 from models import StaffRole, StaffUser
 
 
@@ -87,7 +87,8 @@ def _role_question(turn: Turn, data: dict[str, Any]) -> Step:
         for index, role in enumerate(ROLE_ORDER)
     )
     text = tr(turn.language, "Which role does {name} have?", name=data.get("name", ""))
-    return Step([Text(text, buttons)], SchoolState.STAFF_ROLE, data)
+    question = Question(cancelled=N_("Cancelled. Nothing was saved."))
+    return Step([Text(text, buttons)], SchoolState.STAFF_ROLE, data, question)
 
 
 async def staff_role_chosen(turn: Turn) -> Step:
@@ -167,7 +168,8 @@ async def staff_remove(turn: Turn) -> Step:
         key_button(tr(turn.language, "Yes, remove"), Key.STAFF_REMOVE_OK, member.id),
         menu_button(turn),
     )
-    return Step([Text(text, buttons)])
+    question = Question(cancelled=N_("Cancelled. Nobody was removed."))
+    return Step([Text(text, buttons)], question=question)
 
 
 async def staff_remove_confirmed(turn: Turn) -> Step:

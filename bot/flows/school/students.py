@@ -5,7 +5,7 @@ from __future__ import annotations
 from billing.permissions import Action
 from billing.school import students
 from bot.core.menu import menu_step
-from bot.core.turn import Step, Turn
+from bot.core.turn import Question, Step, Turn
 from bot.flows.school.common import (
     Key,
     SchoolState,
@@ -16,7 +16,7 @@ from bot.flows.school.common import (
     reply_step,
 )
 from bot.replies import Text
-from locales import tr
+from locales import N_, tr
 from models import Student
 
 
@@ -164,7 +164,8 @@ async def archive_nis_typed(turn: Turn) -> Step:
         key_button(tr(turn.language, "Yes, archive"), Key.STUDENT_ARCHIVE_OK, student.id),
         menu_button(turn),
     )
-    return Step([Text(text, buttons)])
+    question = Question(cancelled=N_("Cancelled. Nothing was archived."))
+    return Step([Text(text, buttons)], question=question)
 
 
 async def student_archive_confirmed(turn: Turn) -> Step:

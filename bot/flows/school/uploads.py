@@ -18,6 +18,7 @@ from bot.core.formatting import image_instead_of_sheet
 from bot.core.menu import menu_step
 from bot.core.turn import Step, Turn
 from bot.flows.school.common import (
+    NEWS_QUESTION,
     Key,
     SchoolState,
     acting_staff,
@@ -84,7 +85,7 @@ async def ask_news_photo(turn: Turn) -> Step:
     if turn.conversation.state != SchoolState.NEWS_AUDIENCE:
         return menu_step(turn)
 
-    return Step([_photo_prompt(turn)], SchoolState.NEWS_PHOTO, turn.data)
+    return Step([_photo_prompt(turn)], SchoolState.NEWS_PHOTO, turn.data, NEWS_QUESTION)
 
 
 def _photo_prompt(turn: Turn) -> Text:
@@ -103,7 +104,7 @@ def _photo_prompt(turn: Turn) -> Text:
 async def remind_file_awaited(turn: Turn) -> Step:
     """Remind a person who typed text where a file is awaited."""
     if turn.conversation.state == SchoolState.NEWS_PHOTO:
-        return Step([_photo_prompt(turn)], SchoolState.NEWS_PHOTO, turn.data)
+        return Step([_photo_prompt(turn)], SchoolState.NEWS_PHOTO, turn.data, NEWS_QUESTION)
     if turn.conversation.state == SchoolState.STAFF_SHEET:
         return await ask_staff_sheet(turn)
     return await ask_event_sheet(turn)
