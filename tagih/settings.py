@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -216,49 +216,13 @@ class Settings(BaseSettings):
 
     def check_tagih_private_key(self) -> None:
         """Raise SettingsError unless SNAP_TAGIH_PRIVATE_KEY, when set, is an RSA private key."""
-        if not self.snap_tagih_private_key:
-            return
-        try:
-            text = read_pem(self.snap_tagih_private_key)
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-        except SettingsError as error:
-            raise SettingsError(f"SNAP_TAGIH_PRIVATE_KEY: {error}") from error
-        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-            raise SettingsError(
-                f"SNAP_TAGIH_PRIVATE_KEY is not a valid unencrypted PEM private key ({error}). "
-                "Set Tagih's RSA private key, as PEM text or a path to a PEM file."
-            ) from error
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise SettingsError(
-                "SNAP_TAGIH_PRIVATE_KEY is not an RSA key. SNAP access-token requests are "
-                "signed with SHA256withRSA, so set an RSA private key."
-            )
+        if self.snap_tagih_private_key:
+            _load_rsa_key("SNAP_TAGIH_PRIVATE_KEY", self.snap_tagih_private_key, private=True)
 
     def check_bank_public_key(self) -> None:
         """Raise SettingsError unless SNAP_BANK_PUBLIC_KEY, when set, is an RSA public key."""
-        if not self.snap_bank_public_key:
-            return
-        try:
-            text = read_pem(self.snap_bank_public_key)
-        except SettingsError as error:
-            raise SettingsError(f"SNAP_BANK_PUBLIC_KEY: {error}") from error
-        if "PRIVATE KEY-----" in text:
-            raise SettingsError(
-                "SNAP_BANK_PUBLIC_KEY holds a private key. Set the bank's RSA public key "
-                "(-----BEGIN PUBLIC KEY-----), never a private key."
-            )
-        try:
-            key = serialization.load_pem_public_key(text.encode())
-        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-            raise SettingsError(
-                f"SNAP_BANK_PUBLIC_KEY is not a valid PEM public key ({error}). Set the bank's "
-                "RSA public key, as PEM text or a path to a PEM file."
-            ) from error
-        if not isinstance(key, rsa.RSAPublicKey):
-            raise SettingsError(
-                "SNAP_BANK_PUBLIC_KEY is not an RSA key. SNAP access tokens are signed with "
-                "SHA256withRSA, so set the bank's RSA public key."
-            )
+        if self.snap_bank_public_key:
+            _load_rsa_key("SNAP_BANK_PUBLIC_KEY", self.snap_bank_public_key, private=False)
 
 
 def _placeholders(settings: Settings) -> set[str]:
@@ -266,6 +230,36 @@ def _placeholders(settings: Settings) -> set[str]:
     if settings.snap_client_secret.get_secret_value() == "dev-client-secret-change-me":
         found.add("SNAP_CLIENT_SECRET")
     return found
+
+
+def _load_rsa_key(name: str, value: str, *, private: bool) -> None:
+    """Raise SettingsError naming the setting unless its PEM loads as the RSA key expected.
+
+    SNAP signs access-token requests with SHA256withRSA, so both keys must be RSA keys.
+    """
+    kind = "private" if private else "public"
+    try:
+        text = read_pem(value)
+    except SettingsError as error:
+        raise SettingsError(f"{name}: {error}") from error
+    if not private and "PRIVATE KEY-----" in text:
+        raise SettingsError(
+            f"{name} holds a private key. Set the RSA public key "
+            "(-----BEGIN PUBLIC KEY-----), never a private key."
+        )
+    try:
+        if private:
+            key: Any = serialization.load_pem_private_key(text.encode(), password=None)
+        else:
+            key = serialization.load_pem_public_key(text.encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise SettingsError(
+            f"{name} is not a valid unencrypted PEM {kind} key ({error}). Set the RSA "
+            f"{kind} key, as PEM text or a path to a PEM file."
+        ) from error
+    expected = rsa.RSAPrivateKey if private else rsa.RSAPublicKey
+    if not isinstance(key, expected):
+        raise SettingsError(f"{name} is not an RSA key. Set an RSA {kind} key.")
 
 
 def read_pem(value: str) -> str:

@@ -149,7 +149,7 @@ def test_bank_key_must_be_public_rsa(tmp_path: Path) -> None:
     cases = {
         str(private): "holds a private key",
         str(tmp_path / "missing.pem"): "SNAP_BANK_PUBLIC_KEY: The PEM file",
-        "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----": "not a valid PEM",
+        "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----": "not a valid unencrypted PEM public key",
     }
     for value, message in cases.items():
         with pytest.raises(SettingsError, match=message):

@@ -135,22 +135,7 @@ def test_va_numbers_never_reused(database: str) -> None:
 def test_company_code_zero_padded_twin_rejected(database: str) -> None:
     runner = CliRunner()
     assert _create(runner).exit_code == 0
-    twin = runner.invoke(
-        cli,
-        [
-            "org",
-            "create",
-            "toko-lain",
-            "--kind",
-            "invoice",
-            "--name",
-            "Toko Lain",
-            "--company-code",
-            "088081",
-            "--admin-phone",
-            "081234567891",
-        ],
-    )
+    twin = _create_other(runner, "088081")
     assert twin.exit_code == 1
     assert "already belongs to another organisation" in twin.output
 
