@@ -2,6 +2,10 @@
 
 `tagih chat --as PHONE` talks to the conversation core through ConsoleSession, and the demo
 and the notice sender print notices through ConsoleChannel.deliver.
+
+Only the buttons of the bot's latest message get numbers. Typing such a number presses the
+button, unless the current step takes typed text (a code, a name, a class): there "2" is
+text, and "#2" presses the button. A number with a leading zero, like 01, is always text.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.base import Address, Delivery, DeliveryError
-from bot.core import Inbound, IncomingDocument, decode_callback, handle_inbound
+from bot.core import Inbound, IncomingDocument, decode_callback, expects_text, handle_inbound
 from bot.core.inbound import DocumentNotFound, DocumentTooLarge
 from bot.replies import Button, Document, OutboundMessage, Photo, Reply, Text
 
 _UNSAFE_NAME = re.compile(r"[\\/\x00-\x1f]")
+# A button number, optionally marked with "#": no leading zero, and at most 3 digits, far
+# more than any message has buttons.
+_BUTTON_NUMBER = re.compile(r"(#?)([1-9][0-9]{0,2})")
 
 
 def safe_filename(name: str) -> str:
@@ -54,20 +61,28 @@ class ConsoleChannel:
         return Delivery(provider_message_id=f"console-{uuid.uuid4().hex[:16]}")
 
     def show(self, replies: Iterable[Reply]) -> list[Button]:
-        """Print replies; return the buttons offered, numbered from 1 in that order."""
-        offered: list[Button] = []
-        for reply in replies:
+        """Print replies and return the buttons a typed number may press.
+
+        Those are the buttons of the last reply, numbered from 1, and none when the last reply
+        has none. Buttons of earlier replies are listed without numbers.
+        """
+        shown = list(replies)
+        for index, reply in enumerate(shown):
             if isinstance(reply, Text):
                 self._line(reply.text)
                 if reply.request_contact:
                     self._line("(share contact: this console already knows your number)")
-                self._buttons(reply.buttons, start=len(offered) + 1)
-                offered.extend(reply.buttons)
+                if index == len(shown) - 1:
+                    self._buttons(reply.buttons)
+                else:
+                    for item in reply.buttons:
+                        self._line(f"  - {item.title}")
             elif isinstance(reply, Document):
                 self._document(reply)
             elif isinstance(reply, Photo):
                 self._document(Document(reply.filename, reply.content, "image/png", reply.caption))
-        return offered
+        last = shown[-1] if shown else None
+        return list(last.buttons) if isinstance(last, Text) else []
 
     def _line(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -96,7 +111,8 @@ class ConsoleSession:
         self.offered: list[Button] = []
 
     def inbound(self, line: str) -> Inbound:
-        """Turn a typed line into an Inbound: a number picks a button, /upload sends a file."""
+        """Turn a typed line into an Inbound: a number presses a button of the latest message
+        (see the module docstring), /upload sends a file, anything else is text."""
         text = line.strip()
         inbound = Inbound(
             channel="console",
@@ -106,17 +122,30 @@ class ConsoleSession:
             phone=self.phone,
             language_choice=self.language,
         )
-        if text.isdigit() and 1 <= int(text) <= len(self.offered):
-            inbound.callback = decode_callback(self.offered[int(text) - 1].payload)
+        pressed = self._pressed(text)
+        if pressed is not None:
+            inbound.callback = decode_callback(pressed.payload)
         elif text.startswith("/upload "):
             inbound.document = file_document(Path(text.removeprefix("/upload ").strip()))
         else:
             inbound.text = text
         return inbound
 
+    def _pressed(self, text: str) -> Button | None:
+        """Return the button a typed number presses, or None when the text is not one."""
+        match = _BUTTON_NUMBER.fullmatch(text)
+        if match is None or int(match[2]) > len(self.offered):
+            return None
+        marked = match[1] == "#"
+        if not marked and expects_text(channel="console", chat_id=self.phone):
+            return None
+        return self.offered[int(match[2]) - 1]
+
     async def send(self, line: str) -> list[Reply]:
         replies = await handle_inbound(self.inbound(line))
-        self.offered = self.channel.show(replies) or self.offered
+        # No replies means a duplicate delivery, so the latest message is still the same.
+        if replies:
+            self.offered = self.channel.show(replies)
         return replies
 
 

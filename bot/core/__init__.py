@@ -5,7 +5,13 @@ plug in through `bot.core.registry`.
 """
 
 from bot.core.callbacks import CallbackData, Op, decode_callback
-from bot.core.engine import chat_language, error_replies, handle_inbound, update_tag
+from bot.core.engine import (
+    chat_language,
+    error_replies,
+    expects_text,
+    handle_inbound,
+    update_tag,
+)
 from bot.core.inbound import DocumentTooLarge, Inbound, IncomingDocument, SharedContact
 from bot.core.states import State
 from bot.core.turn import Step, Turn
@@ -23,6 +29,7 @@ __all__ = [
     "chat_language",
     "decode_callback",
     "error_replies",
+    "expects_text",
     "handle_inbound",
     "update_tag",
 ]

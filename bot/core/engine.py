@@ -46,6 +46,8 @@ STRANGER_LINE = N_(
     "This chat is not registered with any school or merchant on Tagih. "
     "Please ask your school or merchant to register your phone number or e-mail."
 )
+# States in which the core itself takes typed text: an e-mail address, then its code.
+LINK_STATES = frozenset({State.AWAIT_EMAIL, State.AWAIT_LINK_CODE})
 MENU_WORDS = {"menu", "/menu", "/start", "start", "hi", "hai", "halo", "hello", "batal", "cancel"}
 
 
@@ -93,6 +95,30 @@ def chat_language(*, channel: str, chat_id: str, hint: str | None) -> str:
         chat = short_hash(f"{channel}:{chat_id}")
         log.warning("chat %s: language lookup failed: %s", chat, type(error).__name__)
         return normalise_language(hint)
+
+
+def expects_text(*, channel: str, chat_id: str) -> bool:
+    """Return whether the chat's current step takes typed text, such as a code or a name.
+
+    Channels that map typed numbers to buttons ask this first, so that a code like 000001
+    or a count like 2 is never read as a press.
+    """
+    importlib.import_module("bot.flows")  # registers every flow's handlers, once
+    with session_scope() as session:
+        identity = session.exec(
+            select(ChatIdentity).where(
+                ChatIdentity.channel == channel, ChatIdentity.external_id == chat_id
+            )
+        ).first()
+        if identity is None:
+            return False
+        query = select(ConversationState.state).where(
+            ConversationState.chat_identity_id == identity.id
+        )
+        state = session.exec(query).first()
+    if state is None:
+        return False
+    return state in LINK_STATES or registry.takes_text(state)
 
 
 def _stored_language(session: Session, *, channel: str, chat_id: str, hint: str | None) -> str:

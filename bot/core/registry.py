@@ -33,6 +33,7 @@ _menu: dict[str, MenuEntry] = {}
 _ops: dict[Op, Handler] = {}
 _extensions: dict[str, Handler] = {}
 _states: dict[str, Handler] = {}
+_text_states: set[str] = set()
 _phrases: list[tuple[re.Pattern[str], Action | None, Handler]] = []
 
 
@@ -86,9 +87,17 @@ def register_button_handler(key: str, handler: Handler) -> None:
     _extensions[key] = handler
 
 
-def register_state_handler(state: StrEnum, handler: Handler) -> None:
-    """Handle text typed while the chat is in `state`."""
+def register_state_handler(state: StrEnum, handler: Handler, *, takes_text: bool = True) -> None:
+    """Handle text typed while the chat is in `state`.
+
+    `takes_text` is False for a state that waits for something else, such as a file, and
+    only reminds the person of it. A channel then reads a typed number as a button press.
+    """
     _states[str(state)] = handler
+    if takes_text:
+        _text_states.add(str(state))
+    else:
+        _text_states.discard(str(state))
 
 
 def register_phrase(pattern: str, handler: Handler, *, action: Action | None = None) -> None:
@@ -145,6 +154,11 @@ def extension_handler(key: str) -> Handler | None:
 
 def state_handler(state: str) -> Handler | None:
     return _states.get(state)
+
+
+def takes_text(state: str) -> bool:
+    """Return whether a state's handler takes typed values, such as a name or a number."""
+    return state in _text_states
 
 
 def phrase_handler(text: str, role: str) -> Handler | None:

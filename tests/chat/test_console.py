@@ -13,10 +13,10 @@ from bot.channels.base import Address
 from bot.channels.console import ConsoleChannel, ConsoleSession, safe_filename
 from bot.core import error_replies, handle_inbound
 from bot.replies import Button, Document, OutboundMessage, Text
-from models import Invoice
+from models import Invoice, LinkCode
 from models.db import session_scope
 from tagih.cli.main import cli
-from tests.chat.conftest import ADMIN, ALICE, BUDI, STRANGER, World
+from tests.chat.conftest import ADMIN, ALICE, BUDI, RINA_EMAIL, STRANGER, World
 
 
 def test_deliver_prints_notice(tmp_path: Path) -> None:
@@ -145,3 +145,84 @@ def test_error_language_is_person_language(world: World, tmp_path: Path) -> None
     assert error_replies(RuntimeError("boom"), "tag", inbound.language) == [
         Text("Something went wrong on our side. Please try again in a few minutes.")
     ]
+
+
+def _console(phone: str, tmp_path: Path) -> tuple[ConsoleSession, io.StringIO]:
+    stream = io.StringIO()
+    return ConsoleSession(phone, ConsoleChannel(stream, download_dir=tmp_path)), stream
+
+
+def _number_of(session: ConsoleSession, title: str) -> str:
+    titles = [item.title for item in session.offered]
+    assert title in titles, f"no button {title!r} in {titles}"
+    return str(titles.index(title) + 1)
+
+
+def _last_output(stream: io.StringIO, before: int) -> str:
+    return stream.getvalue()[before:]
+
+
+def test_console_number_of_older_message_is_text(world: World, tmp_path: Path) -> None:
+    session, stream = _console(ADMIN, tmp_path)
+    asyncio.run(session.send("menu"))
+    asyncio.run(session.send(_number_of(session, "Cek invoice")))
+    assert session.offered == []
+
+    before = len(stream.getvalue())
+    asyncio.run(session.send("1"))
+
+    assert "Invoice 1 tidak ditemukan" in _last_output(stream, before)
+
+
+def test_console_leading_zero_is_text(world: World, tmp_path: Path) -> None:
+    session, stream = _console(BUDI, tmp_path)
+    asyncio.run(session.send("menu"))
+
+    before = len(stream.getvalue())
+    asyncio.run(session.send("01"))
+
+    assert "Maaf, saya tidak mengerti." in _last_output(stream, before)
+    assert "Total tagihan" not in _last_output(stream, before)
+
+
+def test_console_number_is_text_where_typed(world: World, tmp_path: Path) -> None:
+    session, stream = _console(ADMIN, tmp_path)
+    outputs = []
+    for typed in ("1", "#1"):
+        asyncio.run(session.send("menu"))
+        asyncio.run(session.send(_number_of(session, "Unduh laporan")))
+        assert len(session.offered) == 3
+        before = len(stream.getvalue())
+        asyncio.run(session.send(typed))
+        outputs.append(_last_output(stream, before))
+
+    assert "Tanggal itu tidak terbaca." in outputs[0]
+    assert "[file saved: " in outputs[1]
+
+
+def test_console_link_code_is_no_button(sqlite_world: World, tmp_path: Path) -> None:
+    session, stream = _console(STRANGER, tmp_path)
+    asyncio.run(session.send("halo"))
+    asyncio.run(session.send("1"))
+    asyncio.run(session.send(RINA_EMAIL))
+
+    before = len(stream.getvalue())
+    asyncio.run(session.send("000001"))
+
+    reply = _last_output(stream, before)
+    with session_scope() as database:
+        link = database.exec(select(LinkCode)).one()
+    assert "Ketik alamat e-mail" not in reply
+    assert link.attempts == 1 or link.used_at is not None
+
+
+def test_console_earlier_buttons_unnumbered(world: World, tmp_path: Path) -> None:
+    channel = ConsoleChannel(io.StringIO(), download_dir=tmp_path)
+    replies = [Text("first", (Button("Old", "{}"),)), Text("second", (Button("New", "{}"),))]
+
+    offered = channel.show(replies)
+
+    printed = channel.stream.getvalue()
+    assert "  - Old" in printed
+    assert "  1) New" in printed
+    assert [item.title for item in offered] == ["New"]

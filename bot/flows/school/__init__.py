@@ -163,7 +163,8 @@ def register() -> None:
     for button_key, handler in BUTTONS.items():
         registry.register_button_handler(button_key.value, handler)
     for state, handler in TYPED.items():
-        registry.register_state_handler(state, asking_again(handler))
+        takes_text = handler is not remind_file_awaited
+        registry.register_state_handler(state, asking_again(handler), takes_text=takes_text)
     for pattern, handler, action in PHRASES:
         registry.register_phrase(pattern, handler, action=action)
     # Files sent while a school state awaits one come here before the sheet upload of
