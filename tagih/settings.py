@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "tagih.sqlite3"
@@ -30,10 +31,10 @@ class Settings(BaseSettings):
 
     tagih_env: Literal["development", "production"] = "development"
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
     http_host: str = "127.0.0.1"
-    http_port: int = 8000
+    http_port: int = Field(default=8000, ge=1, le=65535)
 
     # Bank (SNAP). These form the default bank connection.
     snap_client_id: str = "tagih-dev-bank"
@@ -41,8 +42,8 @@ class Settings(BaseSettings):
     snap_bank_public_key: str = ""  # PEM text or a path to a PEM file
     snap_bank_private_key: str = ""  # simulator only: PEM text or a path
     snap_path_prefix: str = "/snap"
-    snap_timestamp_window_seconds: int = 300
-    snap_token_ttl_seconds: int = 900
+    snap_timestamp_window_seconds: int = Field(default=300, ge=1, le=86400)
+    snap_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     # Threads that handle SNAP requests at once in one web process. More threads than
     # database connections only wait for the pool and fight over the interpreter lock.
     snap_worker_threads: int = Field(default=8, ge=1, le=64)
@@ -168,6 +169,22 @@ class Settings(BaseSettings):
     def _fold_environment(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _fold_log_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        schemes = ("sqlite:", "postgres://", "postgresql://", "postgresql+psycopg://")
+        if not value.startswith(schemes):
+            raise ValueError(
+                "use sqlite:///PATH or postgresql://USER@HOST/DATABASE "
+                "(SQLite and PostgreSQL are supported)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _normalise(self) -> Settings:
         if self.database_url.startswith("postgres://"):
@@ -178,6 +195,8 @@ class Settings(BaseSettings):
         self.snap_path_prefix = f"/{prefix}" if prefix else ""
         if "public_base_url" not in self.model_fields_set:
             host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+            if ":" in host and not host.startswith("["):
+                host = f"[{host}]"  # an IPv6 address in a URL needs brackets
             self.public_base_url = f"http://{host}:{self.http_port}"
         return self
 
@@ -207,11 +226,12 @@ class Settings(BaseSettings):
                 + ", ".join(missing)
                 + ". Set them in the environment or in .env."
             )
-        secret_length = len(self.snap_client_secret.get_secret_value())
+        secret_length = len(self.snap_client_secret.get_secret_value().strip())
         if secret_length < MIN_CLIENT_SECRET_LENGTH:
             raise SettingsError(
-                f"SNAP_CLIENT_SECRET is {secret_length} characters long, and production needs "
-                f"at least {MIN_CLIENT_SECRET_LENGTH}. Set the HMAC secret the bank issued."
+                f"SNAP_CLIENT_SECRET is {secret_length} characters long without spaces, and "
+                f"production needs at least {MIN_CLIENT_SECRET_LENGTH}. "
+                "Set the HMAC secret the bank issued."
             )
 
     def check_tagih_private_key(self) -> None:
@@ -272,7 +292,13 @@ def read_pem(value: str) -> str:
         raise SettingsError(
             f"The PEM file {path} does not exist. Set the PEM text itself or a valid path."
         )
-    return path.read_text()
+    try:
+        return path.read_text(encoding="ascii")
+    except UnicodeDecodeError as error:
+        raise SettingsError(
+            f"The file {path} is not a PEM file (PEM is ASCII text starting with -----BEGIN). "
+            "Convert a DER key with openssl, or set the path of the PEM file."
+        ) from error
 
 
 @lru_cache(maxsize=1)
@@ -280,6 +306,12 @@ def get_settings() -> Settings:
     """Read the settings once; raise SettingsError naming each invalid variable and value."""
     try:
         return Settings()
+    except PydanticSettingsError as error:
+        # Raised for a list or dict setting whose value is not JSON.
+        raise SettingsError(
+            f"{error}. List and mapping settings take JSON, for example "
+            'REMINDER_STEPS=[-3,0,1,7] or NOTICE_RATE_LIMITS={"sms":5}.'
+        ) from error
     except ValidationError as error:
         problems = []
         for item in error.errors():

@@ -137,6 +137,9 @@ def test_production_rejects_short_secret(tmp_path: Path) -> None:
     settings = _production(snap_client_secret="x", snap_bank_public_key=str(public))
     with pytest.raises(SettingsError, match="SNAP_CLIENT_SECRET is 1 characters long"):
         settings.check_production_secrets()
+    spaces = _production(snap_client_secret=" " * 20, snap_bank_public_key=str(public))
+    with pytest.raises(SettingsError, match="is 0 characters long without spaces"):
+        spaces.check_production_secrets()
     _production(
         snap_client_secret="s" * 32, snap_bank_public_key=str(public)
     ).check_production_secrets()
@@ -149,7 +152,9 @@ def test_bank_key_must_be_public_rsa(tmp_path: Path) -> None:
     cases = {
         str(private): "holds a private key",
         str(tmp_path / "missing.pem"): "SNAP_BANK_PUBLIC_KEY: The PEM file",
-        "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----": "not a valid unencrypted PEM public key",
+        "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----": (
+            "not a valid unencrypted PEM public key"
+        ),
     }
     for value, message in cases.items():
         with pytest.raises(SettingsError, match=message):
@@ -188,9 +193,44 @@ def test_environment_name_folded_or_named(monkeypatch: pytest.MonkeyPatch) -> No
         get_settings.cache_clear()
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL is 'LOUD'"),
+        ("HTTP_PORT", "99999", "HTTP_PORT is '99999'"),
+        ("SNAP_TIMESTAMP_WINDOW_SECONDS", "-5", "SNAP_TIMESTAMP_WINDOW_SECONDS is '-5'"),
+        ("DATABASE_URL", "mysql://tagih@127.0.0.1/tagih", "SQLite and PostgreSQL are supported"),
+        ("REMINDER_STEPS", "1,2", "List and mapping settings take JSON"),
+        ("NOTICE_RATE_LIMITS", "notjson", "List and mapping settings take JSON"),
+    ],
+)
+def test_invalid_setting_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match=re.escape(message)):
+            get_settings()
+    finally:
+        monkeypatch.delenv(name)
+        get_settings.cache_clear()
+
+
+def test_binary_key_file_named(tmp_path: Path) -> None:
+    binary = tmp_path / "bank.der"
+    binary.write_bytes(bytes(range(256)))
+    settings = Settings(snap_bank_public_key=str(binary), _env_file=None)
+    with pytest.raises(SettingsError, match="SNAP_BANK_PUBLIC_KEY: The file .* is not a PEM"):
+        settings.check_bank_public_key()
+
+
 def test_public_base_url_follows_http_port() -> None:
     settings = Settings(http_host="0.0.0.0", http_port=18000, _env_file=None)
     assert settings.public_base_url == "http://127.0.0.1:18000"
+    ipv6 = Settings(http_host="::1", http_port=18000, _env_file=None)
+    assert ipv6.public_base_url == "http://[::1]:18000"
+    assert Settings(log_level="debug", _env_file=None).log_level == "DEBUG"
     given = Settings(public_base_url="https://tagih.example.com", _env_file=None)
     assert given.public_base_url == "https://tagih.example.com"
 
