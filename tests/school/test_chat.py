@@ -244,7 +244,7 @@ async def test_event_then_parent_calendar(school_chat: School, channel: str) -> 
     assert [str(e["SUMMARY"]) for e in events] == ["Kunjungan museum"]
 
 
-async def test_finance_bills_month(school_chat: School, channel: str) -> None:
+def _add_spp_fee(school_chat: School) -> None:
     from billing.school.actors import OPERATOR
     from billing.school.fees import add_recurring_fee
     from models import Organisation
@@ -255,6 +255,10 @@ async def test_finance_bills_month(school_chat: School, channel: str) -> None:
         add_recurring_fee(
             session, organisation, OPERATOR, component="SPP", amount=350000, day_of_month=31
         )
+
+
+async def test_finance_bills_month(school_chat: School, channel: str) -> None:
+    _add_spp_fee(school_chat)
     chat = await _chat(channel, FINANCE)
     await chat.tap("Biaya bulanan")
     assert "Tagihan baru: 3" in chat.text()
@@ -384,3 +388,22 @@ async def test_student_archive_cancelled_by_word(school_chat: School, channel: s
     with session_scope() as session:
         citra = session.get(Student, school_chat.students["1003"])
     assert citra.active
+
+
+async def test_monthly_fees_cancelled_by_word(school_chat: School, channel: str) -> None:
+    _add_spp_fee(school_chat)
+    chat = await _chat(channel, FINANCE)
+    await chat.tap("Biaya bulanan")
+
+    await chat.say("tagih")
+    asked_again = chat.text()
+    await chat.say("ya")
+    confirm_asked = chat.text()
+    await chat.say("batal")
+
+    assert asked_again.startswith("Maaf, saya tidak mengerti.")
+    assert "Tagihan baru: 3" in asked_again
+    assert confirm_asked.startswith("Untuk melanjutkan, ketuk tombolnya.")
+    assert "Dibatalkan. Tidak ada tagihan yang diterbitkan." in chat.text()
+    with session_scope() as session:
+        assert session.exec(select(Invoice)).all() == []

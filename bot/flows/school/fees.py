@@ -5,7 +5,7 @@ from __future__ import annotations
 from billing.errors import PermissionDenied, UserError
 from billing.permissions import Action
 from billing.school import calendar, fees, periods
-from bot.core.turn import Step, Turn
+from bot.core.turn import Question, Step, Turn
 from bot.flows.school.common import (
     Key,
     acting_staff,
@@ -18,7 +18,7 @@ from bot.flows.school.common import (
     reply_step,
 )
 from bot.replies import Text
-from locales import format_rupiah, tr
+from locales import N_, format_rupiah, tr
 
 
 async def fees_menu(turn: Turn) -> Step:
@@ -54,6 +54,7 @@ def _fees_preview(turn: Turn, index: int) -> Step:
         names = ", ".join(item.student.name for item in missing[:10])
         lines.append(tr(turn.language, "No parent registered, not billed: {names}", names=names))
     buttons = []
+    question = None
     try:
         periods.check_run_period(turn.org, preview)
     except UserError as problem:
@@ -62,13 +63,14 @@ def _fees_preview(turn: Turn, index: int) -> Step:
         if preview.new:
             bill = tr(turn.language, "Bill {month}", month=label)
             buttons.append(key_button(bill, Key.FEES_RUN, index))
+            question = Question(cancelled=N_("Cancelled. No bills were issued."))
     next_year, next_month = month_from_index(index + 1)
     today = periods.local_today(turn.org)
     if periods.months_ahead(next_year, next_month, today) <= periods.MAX_MONTHS_AHEAD:
         title = month_label(next_year, next_month, turn.language) + " ▶"
         buttons.append(key_button(title, Key.FEES_MONTH, index + 1))
     buttons.append(menu_button(turn))
-    return Step([Text("\n".join(lines), tuple(buttons))])
+    return Step([Text("\n".join(lines), tuple(buttons))], question=question)
 
 
 async def fees_run(turn: Turn) -> Step:
