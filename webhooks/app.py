@@ -17,3 +17,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, snap, telegram, whatsapp):
         module.install(app, settings)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """Build the app in a web worker process that `tagih serve --workers N` started.
+
+    Such a process starts afresh rather than from the `tagih` command, so it sets up its
+    own logging first.
+    """
+    from tagih.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -222,7 +222,9 @@ def _audit_separately(service: str, request: SnapRequest, response: SnapResponse
         with session_scope(write=True) as session:
             _insert_audit_row(session, service, request, response)
     except Exception:
-        log.exception("Could not store the audit row of a failed SNAP %s request", service)
+        log.exception(
+            "Could not store the audit row of a failed SNAP %s request", SERVICE_NAMES[service]
+        )
 
 
 # --- Access token (service 73) ----------------------------------------------------------

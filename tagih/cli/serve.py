@@ -44,7 +44,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         uvicorn.run(create_app(settings), **options)
     else:
         # Each worker process imports the app factory and reads the settings itself.
-        uvicorn.run("webhooks.app:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("webhooks.app:create_worker_app", factory=True, workers=workers, **options)
 
 
 COMMANDS = [serve]

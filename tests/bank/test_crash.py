@@ -24,14 +24,14 @@ BILLS = 80
 
 
 def _start_server(
-    database: str, key_file: Path, log: Path, *options: str
+    database: str, key_file: Path, log: Path, *options: str, log_level: str = "WARNING"
 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database,
         "SNAP_DEV_KEY_FILE": str(key_file),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": log_level,
     }
     command = [
         sys.executable,
@@ -130,7 +130,8 @@ def test_sigkill_loses_no_accepted_payment(
 
 def test_two_workers_share_the_work(database: str, dev_key_file: Path, tmp_path: Path) -> None:
     bills = make_bills(20)
-    process, url = _start_server(database, dev_key_file, tmp_path / "serve.log", "--workers", "2")
+    log = tmp_path / "serve.log"
+    process, url = _start_server(database, dev_key_file, log, "--workers", "2", log_level="INFO")
 
     def pay(bill: OpenBill) -> BankReply:
         with BankSimulator.from_settings(get_settings(), url) as bank:
@@ -144,6 +145,10 @@ def test_two_workers_share_the_work(database: str, dev_key_file: Path, tmp_path:
         process.wait(30)
     assert [reply.response_code for reply in replies] == ["2002500"] * len(bills)
     assert process.returncode == 0
+    # Each worker process sets up logging itself, with the level and format of LOG_LEVEL.
+    responded = [line for line in log.read_text().splitlines() if "responded 2002500" in line]
+    assert len(responded) == len(bills)
+    assert all(" INFO billing.snap.service SNAP payment" in line for line in responded)
     with session_scope() as session:
         paid = session.exec(select(Payment.virtual_account_id)).all()
     assert len(paid) == len(set(paid)) == len(bills)
