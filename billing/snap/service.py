@@ -84,7 +84,7 @@ class AuditBudget:
 
     Anyone can send requests with a made-up token, and each would otherwise add a row of up
     to 16 KB. The budget refills at refill_per_second up to burst. Requests beyond it are
-    counted, and the count is logged as a warning once a minute instead of stored.
+    counted, and the count is logged as a warning at most once a minute instead of stored.
     """
 
     refill_per_second: float = 5.0
@@ -110,17 +110,32 @@ class AuditBudget:
                 self._tokens -= 1
                 return True
             self._skipped += 1
-            if now - self._warned_at >= 60:
-                log.warning(
-                    "%d unauthenticated SNAP requests were not stored for audit: more than "
-                    "%.0f per second arrived after a burst of %.0f",
-                    self._skipped,
-                    self.refill_per_second,
-                    self.burst,
-                )
-                self._skipped = 0
-                self._warned_at = now
+            self._warn(now)
             return False
+
+    def report(self) -> None:
+        """Log the skipped rows not yet reported, at most once a minute.
+
+        Called after every SNAP request, so the count of a burst that has ended is logged
+        by the next request of any kind.
+        """
+        if not self._skipped:
+            return
+        with self._lock:
+            self._warn(self.clock())
+
+    def _warn(self, now: float) -> None:
+        if not self._skipped or now - self._warned_at < 60:
+            return
+        log.warning(
+            "%d unauthenticated SNAP requests were not stored for audit: more than "
+            "%.0f per second arrived after a burst of %.0f",
+            self._skipped,
+            self.refill_per_second,
+            self.burst,
+        )
+        self._skipped = 0
+        self._warned_at = now
 
 
 @dataclass(frozen=True)
@@ -202,6 +217,7 @@ def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> Sn
         )
         response = _general_error(service, request)
         _audit_separately(service, request, response)
+    config.unauthenticated_audit.report()
     log.info(
         "SNAP %s responded %s (external id %s)",
         SERVICE_NAMES[service],

@@ -199,6 +199,15 @@ def test_audit_budget_refills_and_warns(caplog: pytest.LogCaptureFixture) -> Non
     assert [budget.take() for _ in range(4)] == [True, True, True, False]
     assert "3 unauthenticated SNAP requests were not stored" in caplog.text
 
+    # Skips after the last warning are logged by report() once a minute has passed.
+    caplog.clear()
+    assert budget.take() is False
+    budget.report()
+    assert caplog.text == ""
+    now[0] += 60.0
+    budget.report()
+    assert "1 unauthenticated SNAP requests were not stored" in caplog.text
+
 
 def test_unauthenticated_flood_audited_within_budget(bank: BankSimulator, app: FastAPI) -> None:
     app.state.snap_config.unauthenticated_audit.burst = 5.0
