@@ -11,7 +11,7 @@ typed values, such as class names.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.callbacks import decode_callback
@@ -89,7 +89,8 @@ def store_question(step: Step, data: dict[str, Any]) -> None:
     asked = _last_buttons_message(step.replies)
     if asked is None:
         raise ValueError("a step with a question has no message with buttons")
-    data[QUESTION_KEY] = StoredQuestion(asked.text, asked.buttons, step.question).to_data()
+    text = step.question.text or asked.text
+    data[QUESTION_KEY] = StoredQuestion(text, asked.buttons, step.question).to_data()
 
 
 def _last_buttons_message(replies: list[Reply]) -> Text | None:
@@ -145,4 +146,5 @@ def ask_again_step(turn: Turn, waiting: StoredQuestion, *, confirm: bool) -> Ste
             turn.language, "Sorry, I did not understand that. Tap a button, or type menu to stop."
         )
     replies: list[Reply] = [Text(f"{line}\n\n{waiting.text}", waiting.buttons)]
-    return Step(replies, turn.conversation.state, turn.data, waiting.question)
+    question = replace(waiting.question, text=waiting.text)
+    return Step(replies, turn.conversation.state, turn.data, question)

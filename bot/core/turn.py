@@ -24,11 +24,13 @@ class Question:
 
     `cancel` is the encoded payload of the button that the word presses. Without it, the
     word drops the step and shows the menu after `cancelled`, a message id. With neither,
-    the question is asked again. See bot.core.questions.
+    the question is asked again. `text` is the question to store when the message with the
+    buttons starts with more, as when it is asked again. See bot.core.questions.
     """
 
     cancel: str | None = None
     cancelled: str | None = None
+    text: str | None = None
 
 
 @dataclass
