@@ -108,15 +108,15 @@ def _company_code_taken(session: Session, code: str) -> bool:
 
 def _overlapping_organisation(session: Session, code: str) -> Organisation | None:
     """Return an organisation whose company code starts with this one, or that this one
-    starts with, leading zeros ignored.
+    starts with, compared digit for digit as stored.
 
-    A VA number is the company code followed by a zero-padded customerNo, so with codes 88081
-    and 880810 the first VA of each is 8808100000000001.
+    A VA number is the company code as stored followed by a zero-padded customerNo, so with
+    codes 88081 and 880810 the first VA of each is 8808100000000001, and with 0 and 02 VAs
+    of both start with 0. Codes 0880 and 88081 never share a VA number.
     """
-    code_key = code.lstrip("0") or "0"
     for organisation in session.exec(select(Organisation)).all():
-        other = organisation.company_code.lstrip("0") or "0"
-        if other.startswith(code_key) or code_key.startswith(other):
+        other = organisation.company_code
+        if other.startswith(code) or code.startswith(other):
             return organisation
     return None
 
