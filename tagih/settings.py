@@ -237,12 +237,12 @@ class Settings(BaseSettings):
     def check_tagih_private_key(self) -> None:
         """Raise SettingsError unless SNAP_TAGIH_PRIVATE_KEY, when set, is an RSA private key."""
         if self.snap_tagih_private_key:
-            _load_rsa_key("SNAP_TAGIH_PRIVATE_KEY", self.snap_tagih_private_key, private=True)
+            check_rsa_key("SNAP_TAGIH_PRIVATE_KEY", self.snap_tagih_private_key, private=True)
 
     def check_bank_public_key(self) -> None:
         """Raise SettingsError unless SNAP_BANK_PUBLIC_KEY, when set, is an RSA public key."""
         if self.snap_bank_public_key:
-            _load_rsa_key("SNAP_BANK_PUBLIC_KEY", self.snap_bank_public_key, private=False)
+            check_rsa_key("SNAP_BANK_PUBLIC_KEY", self.snap_bank_public_key, private=False)
 
 
 def _placeholders(settings: Settings) -> set[str]:
@@ -252,10 +252,11 @@ def _placeholders(settings: Settings) -> set[str]:
     return found
 
 
-def _load_rsa_key(name: str, value: str, *, private: bool) -> None:
-    """Raise SettingsError naming the setting unless its PEM loads as the RSA key expected.
+def check_rsa_key(name: str, value: str, *, private: bool) -> str:
+    """Return the PEM text of a key setting or option (PEM text or a path to a file).
 
-    SNAP signs access-token requests with SHA256withRSA, so both keys must be RSA keys.
+    Raises SettingsError naming `name` unless it loads as the RSA key expected: SNAP signs
+    access-token requests with SHA256withRSA, so every SNAP key must be an RSA key.
     """
     kind = "private" if private else "public"
     try:
@@ -280,6 +281,7 @@ def _load_rsa_key(name: str, value: str, *, private: bool) -> None:
     expected = rsa.RSAPrivateKey if private else rsa.RSAPublicKey
     if not isinstance(key, expected):
         raise SettingsError(f"{name} is not an RSA key. Set an RSA {kind} key.")
+    return text
 
 
 def read_pem(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -10,13 +11,18 @@ from sqlmodel import select
 
 from billing.payments import company_code_of_va
 from billing.snap.connections import SIGNATURE_ENCODINGS, normalise_prefix
-from locales import format_rupiah, tr
+from locales import Msg, format_rupiah, tr
 from models import BankConnection
 from models.db import session_scope
 from tagih.banksim.client import BankReply, BankSimulator, new_request_id
 from tagih.banksim.ledger import DEFAULT_LEDGER, Ledger
 from tagih.cli.common import cli_language, print_json
-from tagih.settings import get_settings, read_pem
+from tagih.settings import (
+    MIN_CLIENT_SECRET_LENGTH,
+    SettingsError,
+    check_rsa_key,
+    get_settings,
+)
 
 _URL_HELP = "Tagih's base URL (default PUBLIC_BASE_URL)."
 _CODE_HELP = "The VA's company code; looked up in the local database when left out."
@@ -175,6 +181,11 @@ def connection_group() -> None:
 @click.option("--base-url", default="", help="The bank's API, for inquiry-status.")
 @click.option("--partner-id", default="", help="X-PARTNER-ID the bank sends (default: client id).")
 @click.option("--company-code", "company_codes", multiple=True, help="Company code it may pay.")
+@click.option(
+    "--replace-default",
+    is_flag=True,
+    help="Allow the client id of SNAP_CLIENT_ID: the row then replaces the default connection.",
+)
 def add_connection(
     name: str,
     client_id: str,
@@ -185,8 +196,19 @@ def add_connection(
     base_url: str,
     partner_id: str,
     company_codes: tuple[str, ...],
+    replace_default: bool,
 ) -> None:
     """Add a bank connection."""
+    language = cli_language()
+    problem = _connection_problem(client_id, client_secret, company_codes, replace_default)
+    if problem is not None:
+        click.echo(f"Error: {problem.render(language)}", err=True)
+        sys.exit(2)
+    try:
+        public_pem = check_rsa_key("--public-key", public_key, private=False)
+    except SettingsError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
     with session_scope(write=True) as session:
         taken = session.exec(
             select(BankConnection).where(
@@ -209,15 +231,41 @@ def add_connection(
                 name=name,
                 client_id=client_id,
                 client_secret=client_secret,
-                bank_public_key=read_pem(public_key),
+                bank_public_key=public_pem,
                 path_prefix=normalise_prefix(path_prefix),
                 signature_encoding=encoding,
                 base_url=base_url,
                 partner_id=partner_id,
-                company_codes=list(company_codes),
+                company_codes=[code.strip() for code in company_codes],
             )
         )
     click.echo(tr(cli_language(), "Added bank connection {name}.", name=name))
+
+
+def _connection_problem(
+    client_id: str, client_secret: str, company_codes: tuple[str, ...], replace_default: bool
+) -> Msg | None:
+    """Return what is wrong with the values of a new bank connection, or None."""
+    if client_id == get_settings().snap_client_id and not replace_default:
+        return Msg(
+            "Client id {client_id} is the default connection's (SNAP_CLIENT_ID), and a row "
+            "with it would replace that connection. Use the bank's own client id, or pass "
+            "--replace-default to replace the default on purpose.",
+            {"client_id": client_id},
+        )
+    if len(client_secret.strip()) < MIN_CLIENT_SECRET_LENGTH:
+        return Msg(
+            "The client secret is {length} characters long without spaces; use the HMAC "
+            "secret the bank issued, at least {minimum} characters.",
+            {"length": len(client_secret.strip()), "minimum": MIN_CLIENT_SECRET_LENGTH},
+        )
+    for code in company_codes:
+        if not re.fullmatch(r"[0-9]{1,8}", code.strip()):
+            return Msg(
+                "The company code {code} is invalid: use 1 to 8 digits, as the bank assigned it.",
+                {"code": code},
+            )
+    return None
 
 
 @connection_group.command("list")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from billing.snap.keys import generate_private_key_pem, public_key_pem
 from tagih.banksim.client import BankSimulator
 from tagih.cli.bank import bank_group
+from tagih.settings import get_settings
 from tests.bank.conftest import COMPANY_CODE, ServerThread, make_bills
 
 
@@ -91,3 +94,65 @@ def test_connection_limited_to_company_codes(server: ServerThread, tmp_path: Pat
         signature_encoding="hex",
     ) as bank:
         assert bank.inquiry(bill.va_number, COMPANY_CODE).response_code == "4042412"
+
+
+def _add_invalid(runner: CliRunner, key_file: Path, **changes: str) -> str:
+    values = {
+        "--client-id": "bank-tiga-client",
+        "--client-secret": "rahasia-bank-tiga",
+        "--public-key": str(key_file),
+        **changes,
+    }
+    options = [item for pair in values.items() for item in pair]
+    outcome = runner.invoke(bank_group, ["connection", "add", "bank-tiga", *options])
+    assert outcome.exit_code == 2, outcome.output
+    return outcome.output
+
+
+def test_invalid_connection_values_rejected(database: str, tmp_path: Path) -> None:
+    public = tmp_path / "bank3.pem"
+    public.write_text(public_key_pem(generate_private_key_pem()))
+    private = tmp_path / "bank3-private.pem"
+    private.write_text(generate_private_key_pem())
+    ed25519 = tmp_path / "ed25519.pem"
+    ed25519.write_bytes(
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    binary = tmp_path / "bank3.der"
+    binary.write_bytes(bytes(range(256)))
+    runner = CliRunner()
+
+    default_id = get_settings().snap_client_id
+    assert "is the default connection's" in _add_invalid(
+        runner, public, **{"--client-id": default_id}
+    )
+    assert "characters long without spaces" in _add_invalid(
+        runner, public, **{"--client-secret": "short"}
+    )
+    assert "company code \u0668\u0668\u0660\u0668\u0662 is invalid" in _add_invalid(
+        runner, public, **{"--company-code": "\u0668\u0668\u0660\u0668\u0662"}
+    )
+    assert "--public-key holds a private key" in _add_invalid(runner, private)
+    assert "--public-key is not an RSA key" in _add_invalid(runner, ed25519)
+    assert "is not a PEM file" in _add_invalid(runner, binary)
+    listed = runner.invoke(bank_group, ["connection", "list"])
+    assert "bank-tiga" not in listed.output
+
+    replaced = runner.invoke(
+        bank_group,
+        [
+            "connection",
+            "add",
+            "bank-utama",
+            "--client-id",
+            default_id,
+            "--client-secret",
+            "rahasia-bank-utama",
+            "--public-key",
+            str(public),
+            "--replace-default",
+        ],
+    )
+    assert replaced.exit_code == 0, replaced.output
