@@ -732,15 +732,25 @@ def describe_preview(result: SheetResult, language: str) -> str:
             )
         )
     if result.errors:
-        lines.append(
-            trn(
+        rows = _row_list(result.invalid_rows)
+        count = len(result.errors)
+        if len(result.invalid_rows) == 1:
+            heading = trn(
+                language,
+                "{count} problem in row {rows}:",
+                "{count} problems in row {rows}:",
+                count,
+                rows=rows,
+            )
+        else:
+            heading = trn(
                 language,
                 "{count} problem in rows {rows}:",
                 "{count} problems in rows {rows}:",
-                len(result.errors),
-                rows=_row_list(result.invalid_rows),
+                count,
+                rows=rows,
             )
-        )
+        lines.append(heading)
         for problem in result.errors:
             lines.append(_problem_line(problem, language))
     for problem in result.warnings:
