@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
+from billing.contacts import checked_email, email_key, email_matches
 from billing.notices import default_channels, notice_row, organisation_channels
 from billing.va import reserve_customer_numbers, va_expiry
 from models import (
@@ -100,14 +101,15 @@ def find_or_create_customer(
                 f"customer {draft.customer_id} is not in organisation {organisation.id}"
             )
         return customer
-    key = (draft.phone or "", (draft.email or "").lower(), draft.customer_name.casefold())
+    _check_emails([draft])
+    key = (draft.phone or "", draft.email or "", draft.customer_name.casefold())
     if key in cache:
         return cache[key]
     query = select(Customer).where(Customer.organisation_id == organisation.id)
     if draft.phone:
         query = query.where(Customer.phone == draft.phone)
     elif draft.email:
-        query = query.where(Customer.email == draft.email)
+        query = query.where(email_matches(Customer.email, draft.email))
     else:
         query = query.where(Customer.name == draft.customer_name)
     customer = session.exec(query).first()
@@ -129,6 +131,12 @@ def find_or_create_customer(
     return customer
 
 
+def _check_emails(drafts: list[InvoiceDraft]) -> None:
+    """Replace each draft's e-mail address with its stored form, raising UserError if invalid."""
+    for draft in drafts:
+        draft.email = checked_email(draft.email)
+
+
 def _prefetch_customers(
     session: Session, organisation: Organisation, drafts: list[InvoiceDraft]
 ) -> dict[tuple, Customer]:
@@ -140,7 +148,7 @@ def _prefetch_customers(
     for column, values, tag in (
         (Customer.id, ids, "id"),
         (Customer.phone, phones, "phone"),
-        (Customer.email, emails, "email"),
+        (func.lower(Customer.email), emails, "email"),
     ):
         for start in range(0, len(values), 500):
             query = (
@@ -152,14 +160,20 @@ def _prefetch_customers(
                 .order_by(Customer.id)  # type: ignore[arg-type]
             )
             for customer in session.exec(query):
-                found.setdefault((tag, getattr(customer, tag)), customer)
+                value = getattr(customer, tag)
+                found.setdefault((tag, email_key(value) if tag == "email" else value), customer)
     return found
 
 
 def count_new_payers(
     session: Session, organisation: Organisation, drafts: list[InvoiceDraft]
 ) -> int:
-    """Count the customers that issue_invoices would create for these drafts; write nothing."""
+    """Count the customers that issue_invoices would create for these drafts.
+
+    Writes nothing to the database, but replaces each draft's e-mail address with its
+    stored form.
+    """
+    _check_emails(drafts)
     found = _prefetch_customers(session, organisation, drafts)
     new_keys: set[tuple] = set()
     for draft in drafts:
@@ -175,6 +189,7 @@ def _payers(
     session: Session, organisation: Organisation, drafts: list[InvoiceDraft]
 ) -> list[Customer]:
     """Find or create the customer of every draft; new customers are inserted together."""
+    _check_emails(drafts)
     found = _prefetch_customers(session, organisation, drafts)
     payers: list[Customer | dict[str, Any]] = []
     created: list[dict[str, Any]] = []
@@ -355,7 +370,7 @@ def _contacts_with_chats(session: Session, payers: list[Customer]) -> set[str]:
     found: set[str] = set()
     for column, values in (
         (ChatIdentity.phone, sorted({p.phone for p in payers if p.phone})),
-        (ChatIdentity.email, sorted({p.email for p in payers if p.email})),
+        (ChatIdentity.email, sorted({email_key(p.email) for p in payers if p.email})),
     ):
         for start in range(0, len(values), 500):
             chunk = values[start : start + 500]
@@ -384,7 +399,8 @@ def _queue_issued_notices(
         # Without a linked chat, channels depend only on which contacts a person has, so
         # one lookup serves every such payer.
         key: tuple = (customer.phone, customer.email)
-        if customer.phone not in chatting and customer.email not in chatting:
+        email = email_key(customer.email) if customer.email else None
+        if customer.phone not in chatting and email not in chatting:
             key = (bool(customer.phone), bool(customer.email))
         if key not in channels_of:
             available = default_channels(session, phone=customer.phone, email=customer.email)

@@ -6,6 +6,7 @@ import re
 
 from sqlmodel import Session, select
 
+from billing.contacts import checked_email
 from billing.errors import NotFound, UserError
 from billing.phones import normalise_phone
 from models import Organisation, OrgKind, StaffRole, StaffUser
@@ -56,6 +57,7 @@ def create_organisation(
             "Write it as 0812xxxxxxx or +62812xxxxxxx.",
             phone=admin_phone,
         )
+    email = checked_email(admin_email)
     if session.exec(select(Organisation).where(Organisation.slug == slug)).first():
         raise UserError(
             "org.slug_taken", "An organisation with the slug {slug} already exists.", slug=slug
@@ -87,7 +89,7 @@ def create_organisation(
             organisation_id=organisation.id,
             name=admin_name,
             phone=phone,
-            email=admin_email,
+            email=email,
             role=StaffRole.SUPER_ADMIN,
         )
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from billing.contacts import checked_email, email_matches
 from billing.errors import NotFound, UserError
 from billing.permissions import Action
 from billing.phones import normalise_phone
@@ -14,8 +15,6 @@ from billing.school.actors import Actor, clean_classes
 from billing.school.sheet import RowProblem, SheetRejected, SheetResult, cell_text, read_rows
 from locales import N_, normalise_language
 from models import Organisation, StaffRole, StaffUser
-
-EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 # Role names staff type in chat or in a sheet, in both languages.
 ROLE_NAMES = {
@@ -78,18 +77,6 @@ def checked_phone(phone: str | None) -> str | None:
     return normalised
 
 
-def checked_email(email: str | None) -> str | None:
-    """Return a stripped e-mail address, None for none; raise when it is not an address."""
-    email = (email or "").strip() or None
-    if email is not None and not EMAIL_PATTERN.fullmatch(email):
-        raise UserError(
-            "school.email_invalid",
-            "The e-mail address {email} is invalid. Write it as name@example.com.",
-            email=email,
-        )
-    return email
-
-
 def _validated(entry: StaffInput) -> tuple[str, str | None, str | None, StaffRole, list[str]]:
     name = " ".join(entry.name.split())
     if not name:
@@ -119,7 +106,9 @@ def _find_by_contact(
     query = select(StaffUser).where(StaffUser.organisation_id == organisation.id)
     if phone:
         return session.exec(query.where(StaffUser.phone == phone)).first()
-    return session.exec(query.where(StaffUser.email == email)).first()
+    if email:
+        return session.exec(query.where(email_matches(StaffUser.email, email))).first()
+    return None
 
 
 def _active_super_admins(session: Session, organisation: Organisation) -> list[StaffUser]:
@@ -188,7 +177,7 @@ def find_staff(session: Session, organisation: Organisation, contact: str) -> St
     if phone is not None:
         query = query.where(StaffUser.phone == phone)
     else:
-        query = query.where(StaffUser.email == contact.strip())
+        query = query.where(email_matches(StaffUser.email, contact))
     staff = session.exec(query).first()
     if staff is None:
         raise NotFound(
@@ -282,7 +271,7 @@ def import_staff_sheet(
             else None,
         )
         try:
-            _validated(entry)
+                    _validated(entry)
         except UserError as error:
             result.problems.append(
                 RowProblem(row.row, _problem_column(error.code), _problem_value(entry), error.msg)
@@ -312,7 +301,7 @@ def _problem_column(code: str) -> str:
     return {
         "school.staff_name_missing": "name",
         "school.phone_invalid": "phone",
-        "school.email_invalid": "email",
+        "contact.email_invalid": "email",
         "school.contact_missing": "phone",
         "school.role_invalid": "role",
         "school.teacher_classes_missing": "classes",

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
+from billing.contacts import checked_email, email_matches
 from billing.errors import NotFound, UserError
 from billing.permissions import Action
 from billing.phones import normalise_phone
 from billing.school.actors import Actor, class_key, clean_classes, require_school
-from billing.school.staff import checked_email, checked_phone
+from billing.school.staff import checked_phone
 from locales import LANGUAGES
 from models import Customer, Organisation, Student, StudentGuardian
 from models.types import utcnow
@@ -158,7 +159,7 @@ def add_parent(
     if normalised:
         query = query.where(Customer.phone == normalised)
     else:
-        query = query.where(Customer.email == email)
+        query = query.where(email_matches(Customer.email, email))
     parent = session.exec(query).first()
     if parent is None:
         parent = Customer(
@@ -183,7 +184,7 @@ def find_parent(session: Session, organisation: Organisation, contact: str) -> C
     if phone is not None:
         query = query.where(Customer.phone == phone)
     else:
-        query = query.where(Customer.email == contact.strip())
+        query = query.where(email_matches(Customer.email, contact))
     parent = session.exec(query).first()
     if parent is None:
         raise NotFound(

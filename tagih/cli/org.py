@@ -17,6 +17,7 @@ USAGE_ERRORS = {
     "org.kind_invalid",
     "org.company_code_invalid",
     "org.admin_phone_invalid",
+    "contact.email_invalid",
     "org.name_missing",
 }
 

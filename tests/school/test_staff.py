@@ -54,7 +54,7 @@ def test_add_staff_rejects_duplicate_phone(school: School) -> None:
         (StaffInput("X", None, "admin"), "school.contact_missing"),
         (StaffInput("X", "081311110000", "janitor"), "school.role_invalid"),
         (StaffInput("X", "081311110000", "teacher"), "school.teacher_classes_missing"),
-        (StaffInput("X", None, "admin", email="not-an-address"), "school.email_invalid"),
+        (StaffInput("X", None, "admin", email="not-an-address"), "contact.email_invalid"),
         (StaffInput(" ", "081311110000", "admin"), "school.staff_name_missing"),
     ],
 )
