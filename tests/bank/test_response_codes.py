@@ -183,6 +183,20 @@ def test_inquiry_id_reused_for_other_va(bank: BankSimulator) -> None:
     assert _code(bank.inquiry(second.va_number, COMPANY_CODE, request_id="same")) == "4042418"
 
 
+def test_payment_reusing_inquiry_id_of_other_va(bank: BankSimulator) -> None:
+    first, second = make_bills(2)
+    assert _code(bank.inquiry(first.va_number, COMPANY_CODE, request_id="inq-1")) == "2002400"
+    # The payment that follows an inquiry carries its id, so another VA is inconsistent.
+    assert _code(bank.pay(second.va_number, COMPANY_CODE, second.amount, request_id="inq-1")) == (
+        "4042518"
+    )
+    assert _payment_rows() == 0
+    assert _code(bank.pay(first.va_number, COMPANY_CODE, first.amount, request_id="inq-1")) == (
+        "2002500"
+    )
+    assert _payment_rows() == 1
+
+
 def test_inquiry_reused_external_id(bank: BankSimulator) -> None:
     bill = make_bills(1)[0]
     body = _inquiry_body(bill.va_number)
