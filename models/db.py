@@ -24,7 +24,7 @@ _engines: dict[tuple[str, bool], Engine] = {}
 _lock = threading.Lock()
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout: float) -> Engine:
     """Build a SQLite engine in WAL mode whose transactions start as the caller needs.
 
     pysqlite's own transaction handling is switched off so that a write transaction can
@@ -34,7 +34,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -43,7 +43,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -58,17 +58,20 @@ def get_engine(url: str | None = None, *, immediate: bool = False) -> Engine:
 
     immediate=True matters on SQLite only: its transactions take the write lock at BEGIN.
     """
-    if url is None:
-        from tagih.settings import get_settings
+    from tagih.settings import get_settings
 
-        url = get_settings().database_url
+    settings = get_settings()
+    if url is None:
+        url = settings.database_url
     is_sqlite = url.startswith("sqlite")
     key = (url, immediate and is_sqlite)
     with _lock:
         engine = _engines.get(key)
         if engine is None:
             if is_sqlite:
-                engine = _sqlite_engine(url, immediate=immediate)
+                engine = _sqlite_engine(
+                    url, immediate=immediate, busy_timeout=settings.sqlite_busy_timeout_seconds
+                )
             else:
                 # No pre-ping: it costs a round trip on every checkout. After the server
                 # restarts, the first statement on a dead connection fails, SQLAlchemy then

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
 
     tagih_env: Literal["development", "production"] = "development"
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    # How long a SQLite write waits for another writer's lock before it fails.
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
     http_host: str = "127.0.0.1"

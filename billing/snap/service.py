@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from billing.payments import Bill, PaymentOutcome, decide_inquiry, decide_payment
@@ -209,14 +210,22 @@ def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> Sn
             with session_scope(write=True) as session:
                 response = _HANDLERS[service](session, request, config, admitted)
                 _insert_audit_row(session, service, request, response)
-    except Exception:
+    except Exception as error:
         log.exception(
             "SNAP %s request failed; responding with a general error (external id %s)",
             SERVICE_NAMES[service],
             short_hash(request.header("x-external-id")),
         )
         response = _general_error(service, request)
-        _audit_separately(service, request, response)
+        if _database_locked(error):
+            # Another write would wait out the same lock, and the bank is waiting too.
+            log.error(
+                "SNAP %s request not audited: the database stayed locked (external id %s)",
+                SERVICE_NAMES[service],
+                short_hash(request.header("x-external-id")),
+            )
+        else:
+            _audit_separately(service, request, response)
     config.unauthenticated_audit.report()
     log.info(
         "SNAP %s responded %s (external id %s)",
@@ -225,6 +234,11 @@ def handle_request(service: str, request: SnapRequest, config: SnapConfig) -> Sn
         short_hash(request.header("x-external-id")),
     )
     return response
+
+
+def _database_locked(error: Exception) -> bool:
+    """Tell whether SQLite gave up waiting for its write lock (after busy_timeout)."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error)
 
 
 def _general_error(service: str, request: SnapRequest) -> SnapResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import httpx
@@ -12,14 +13,16 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from billing.snap.service import AuditBudget
 from billing.snap.signature import format_timestamp, hmac_signature, string_to_sign
 from models import Payment, SnapRequestLog, VAStatus, VirtualAccount
-from models.db import session_scope
+from models.db import dispose_engines, session_scope
 from models.types import utcnow
 from tagih.banksim.client import BankSimulator
+from tagih.settings import reset_settings_cache
 from tests.bank.conftest import COMPANY_CODE, ServerThread, make_bills
 
 PAYMENT = "/snap/v1.0/transfer-va/payment"
@@ -235,6 +238,39 @@ def test_unauthenticated_flood_audited_within_budget(bank: BankSimulator, app: F
         last = session.exec(select(SnapRequestLog).order_by(SnapRequestLog.id.desc())).first()
     assert last.response_code == "2002500"
     assert "<" not in last.body
+
+
+def test_locked_database_fails_fast_unaudited(
+    bank: BankSimulator,
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if not database.startswith("sqlite"):
+        pytest.skip("SQLite's database-wide write lock")
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_SECONDS", "1")
+    reset_settings_cache()
+    dispose_engines()
+    bill = make_bills(1)[0]
+    bank.token()
+    payload = bank.payment_payload(bill.va_number, COMPANY_CODE, bill.amount)
+
+    blocker = sqlite3.connect(make_url(database).database)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        locked = bank.signed_post(PAYMENT, payload, external_id="locked-1")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert locked.response_code == "5002500"
+    # The audit row is not tried after the lock timed out, so the bank waits only once.
+    assert "request not audited: the database stayed locked" in caplog.text
+    with session_scope() as session:
+        assert session.exec(select(func.count()).select_from(SnapRequestLog)).one() == 1
+
+    retried = bank.signed_post(PAYMENT, payload, external_id="locked-1")
+    assert retried.response_code == "2002500"
+    assert _state()[0] == 1
 
 
 def test_other_prefix_rejected(bank: BankSimulator) -> None:
