@@ -1,4 +1,4 @@
-"""Staff management: the super admin adds, changes and removes staff of a school."""
+"""Staff management: the super admin adds, changes and removes staff of a school or merchant."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from billing.contacts import checked_email, email_matches
 from billing.errors import NotFound, UserError
 from billing.permissions import Action
 from billing.phones import normalise_phone
-from billing.school.actors import Actor, clean_classes
+from billing.school.actors import Actor, clean_classes, require_school
 from billing.school.sheet import RowProblem, SheetRejected, SheetResult, cell_text, read_rows
 from locales import N_, normalise_language
 from models import Organisation, StaffRole, StaffUser
@@ -100,6 +100,13 @@ def _validated(entry: StaffInput) -> tuple[str, str | None, str | None, StaffRol
     return name, phone, email, role, classes if role is StaffRole.TEACHER else []
 
 
+def _check_fits_organisation(organisation: Organisation, entry: StaffInput) -> None:
+    """Raise when a merchant is given a teacher or classes, which only schools have."""
+    role = parse_role(entry.role)
+    if role is StaffRole.TEACHER or clean_classes(entry.classes):
+        require_school(organisation)
+
+
 def _find_by_contact(
     session: Session, organisation: Organisation, phone: str | None, email: str | None
 ) -> StaffUser | None:
@@ -139,6 +146,7 @@ def add_staff(
 ) -> StaffUser:
     """Add a staff member, or bring back a removed one with the same phone or e-mail."""
     actor.require(Action.STAFF_MANAGE)
+    _check_fits_organisation(organisation, entry)
     name, phone, email, role, classes = _validated(entry)
     staff = _find_by_contact(session, organisation, phone, email)
     if staff is not None and staff.active:
@@ -193,6 +201,7 @@ def change_staff(
 ) -> StaffUser:
     """Replace a staff member's name, contact, role and classes."""
     actor.require(Action.STAFF_MANAGE)
+    _check_fits_organisation(organisation, entry)
     name, phone, email, role, classes = _validated(entry)
     other = _find_by_contact(session, organisation, phone, email)
     if other is not None and other.id != staff.id:
@@ -271,7 +280,8 @@ def import_staff_sheet(
             else None,
         )
         try:
-                    _validated(entry)
+            _check_fits_organisation(organisation, entry)
+            _validated(entry)
         except UserError as error:
             result.problems.append(
                 RowProblem(row.row, _problem_column(error.code), _problem_value(entry), error.msg)
@@ -305,6 +315,7 @@ def _problem_column(code: str) -> str:
         "school.contact_missing": "phone",
         "school.role_invalid": "role",
         "school.teacher_classes_missing": "classes",
+        "school.not_a_school": "role",
     }.get(code, "")
 
 

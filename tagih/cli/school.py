@@ -1,5 +1,6 @@
 """`tagih school`: staff, students and parents, news, calendar and monthly fees of a school.
 
+The staff commands also serve merchants, and every other command rejects a merchant's --org.
 Every command acts as the operator (with the super admin's rights) unless --as names the
 phone of a staff member, whose role and classes then apply.
 """
@@ -18,7 +19,7 @@ from sqlmodel import Session
 from billing.errors import UserError
 from billing.orgs import get_organisation
 from billing.school import bills, calendar, fees, ics, news, periods, staff, students
-from billing.school.actors import OPERATOR, Actor, actor_for_phone
+from billing.school.actors import OPERATOR, Actor, actor_for_phone, require_school
 from billing.school.calendar_image import render_month_png
 from billing.school.sheet import SheetRejected
 from locales import Msg, format_date, format_rupiah, msg, tr
@@ -44,11 +45,17 @@ def _acting(session: Session, organisation: Organisation, phone: str | None) -> 
     return actor_for_phone(session, organisation, phone) if phone else OPERATOR
 
 
-def school_command(*, write: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Open a session, load --org and the --as actor, and print user errors in --lang."""
+def school_command(
+    *, write: bool, merchants_too: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Open a session, load --org and the --as actor, and print user errors in --lang.
+
+    Unless merchants_too is set, an --org that is not a school is rejected.
+    """
+    org_help = "Slug of the school or merchant." if merchants_too else "Slug of the school."
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        @click.option("--org", "slug", required=True, help="Slug of the school.")
+        @click.option("--org", "slug", required=True, help=org_help)
         @click.option(
             "--as", "as_phone", default=None, help="Act as the staff member with this phone."
         )
@@ -57,6 +64,8 @@ def school_command(*, write: bool) -> Callable[[Callable[..., Any]], Callable[..
             try:
                 with session_scope(write=write) as session:
                     organisation = get_organisation(session, slug)
+                    if not merchants_too:
+                        require_school(organisation)
                     actor = _acting(session, organisation, as_phone)
                     function(session, organisation, actor, **options)
             except SheetRejected as error:
@@ -79,7 +88,10 @@ def _print_problems(error: SheetRejected) -> None:
 
 @click.group("school")
 def school_group() -> None:
-    """Schools: staff, students and parents, news, calendar and monthly fees."""
+    """Schools: staff, students and parents, news, calendar and monthly fees.
+
+    The staff commands also serve merchants.
+    """
 
 
 # --- Staff ---------------------------------------------------------------------------------
@@ -87,15 +99,21 @@ def school_group() -> None:
 
 @school_group.group("staff")
 def staff_group() -> None:
-    """Staff members and their roles."""
+    """Staff members and their roles, of a school or a merchant."""
 
 
 def _staff_options(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option("--language", type=click.Choice(["id", "en"]), default=None)(function)
-    function = click.option("--class", "classes", multiple=True, help="Teacher's class.")(function)
-    function = click.option("--email", default=None)(function)
     function = click.option(
-        "--role", required=True, help="super admin, finance, admin or teacher."
+        "--class", "classes", multiple=True, help="Teacher's class (schools only)."
+    )(function)
+    function = click.option("--email", default=None, help="E-mail address, stored in lower case.")(
+        function
+    )
+    function = click.option(
+        "--role",
+        required=True,
+        help="super admin, finance, admin or teacher (teacher: schools only).",
     )(function)
     function = click.option("--phone", default=None, help="Mobile number, e.g. 0812xxxxxxx.")(
         function
@@ -105,7 +123,7 @@ def _staff_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 @staff_group.command("add")
 @_staff_options
-@school_command(write=True)
+@school_command(write=True, merchants_too=True)
 def staff_add(session: Session, organisation: Organisation, actor: Actor, **values: Any) -> None:
     """Add a staff member."""
     entry = _staff_input(values)
@@ -122,7 +140,7 @@ def staff_add(session: Session, organisation: Organisation, actor: Actor, **valu
 @staff_group.command("change")
 @click.argument("contact")
 @_staff_options
-@school_command(write=True)
+@school_command(write=True, merchants_too=True)
 def staff_change(
     session: Session, organisation: Organisation, actor: Actor, contact: str, **values: Any
 ) -> None:
@@ -145,7 +163,7 @@ def _staff_input(values: dict[str, Any]) -> staff.StaffInput:
 
 @staff_group.command("remove")
 @click.argument("contact")
-@school_command(write=True)
+@school_command(write=True, merchants_too=True)
 def staff_remove(session: Session, organisation: Organisation, actor: Actor, contact: str) -> None:
     """Remove the staff member with this phone or e-mail."""
     member = staff.find_staff(session, organisation, contact)
@@ -155,7 +173,7 @@ def staff_remove(session: Session, organisation: Organisation, actor: Actor, con
 
 @staff_group.command("list")
 @JSON_OPTION
-@school_command(write=False)
+@school_command(write=False, merchants_too=True)
 def staff_list(session: Session, organisation: Organisation, actor: Actor, as_json: bool) -> None:
     """List active staff."""
     members = staff.list_staff(session, organisation, actor)
@@ -175,7 +193,7 @@ def staff_list(session: Session, organisation: Organisation, actor: Actor, as_js
 
 @staff_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@school_command(write=True)
+@school_command(write=True, merchants_too=True)
 def staff_import(session: Session, organisation: Organisation, actor: Actor, path: Path) -> None:
     """Add or change staff from a staff sheet (.xlsx)."""
     result = staff.import_staff_sheet(session, organisation, actor, path.read_bytes())
@@ -319,7 +337,7 @@ def parent_group() -> None:
 @click.option("--nis", required=True, help="Student number (NIS) of the child.")
 @click.option("--name", required=True, help="Parent's name.")
 @click.option("--phone", default=None)
-@click.option("--email", default=None)
+@click.option("--email", default=None, help="E-mail address, stored in lower case.")
 @click.option("--language", type=click.Choice(["id", "en"]), default=None)
 @click.option("--relation", default="parent", show_default=True)
 @click.option("--payer/--no-payer", default=None, help="Whether this parent pays the bills.")
