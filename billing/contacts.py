@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func
 from sqlalchemy.sql.elements import ColumnElement
 
 from billing.errors import UserError
@@ -41,10 +40,9 @@ def checked_email(value: str | None) -> str | None:
 
 
 def email_matches(column: object, email: str) -> ColumnElement[bool]:
-    """Build a condition that the e-mail column contains this address in any letter case.
+    """Build a condition that the e-mail column contains this address.
 
-    Rows written before addresses were folded may still contain capitals.
-    NOTE: SQLite's lower() folds only ASCII letters, so on SQLite an old row with a
-    non-ASCII capital in its address is found only when typed the same way.
+    Every path that stores an address folds it with email_key, so an exact comparison finds
+    it and the column's index serves the lookup.
     """
-    return func.lower(column) == email_key(email)
+    return column == email_key(email)  # type: ignore[return-value]
