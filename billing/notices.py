@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
 from PIL import Image, UnidentifiedImageError
@@ -32,6 +33,7 @@ from models import (
     Customer,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     NewsPost,
     Notice,
     NoticeAttempt,
@@ -77,7 +79,10 @@ NO_CHANNEL_ERROR = "the recipient has no phone, e-mail address or linked chat"
 
 
 class NoticeObsolete(Exception):
-    """A queued notice has nothing left to say (every bill it lists was paid or voided)."""
+    """A queued notice is no longer true, so it is cancelled instead of sent.
+
+    The message is the reason, stored as the notice's last_error. It names no person.
+    """
 
 
 # --- Choosing channels ------------------------------------------------------------------
@@ -237,6 +242,9 @@ def notice_row(
         )
         channels = organisation_channels(organisation, kind, available)
     language = (person.language if person else None) or organisation.language
+    stored_payload = payload or {}
+    if not channels:
+        stored_payload = without_link_code(kind, stored_payload)
     return {
         "organisation_id": organisation.id,
         "kind": kind,
@@ -250,7 +258,7 @@ def notice_row(
         "language": normalise_language(language),
         "channels": list(channels),
         "channel": channels[0] if channels else None,
-        "payload": payload or {},
+        "payload": stored_payload,
         "status": NoticeStatus.PENDING if channels else NoticeStatus.FAILED,
         "attempts": 0,
         "next_attempt_at": now,
@@ -685,16 +693,22 @@ def photo_file_type(content: bytes) -> tuple[str, str]:
     return f"photo.{image_format.lower()}", mime_type
 
 
+def _news_post(session: Session, notice: Notice) -> NewsPost | None:
+    """Return the post a news notice was queued for, raising NoticeObsolete once withdrawn."""
+    post_id = notice.payload.get("post_id")
+    post = session.get(NewsPost, post_id) if post_id else None
+    if post is not None and post.withdrawn_at is not None:
+        raise NoticeObsolete("the news post was withdrawn")
+    return post
+
+
 def _render_news(context: _Context):  # type: ignore[no-untyped-def]
     """Render a news post from the title and text queued with it (in the parent's language).
 
     A withdrawn post raises NoticeObsolete, so its unsent notices are dropped.
     """
     payload = context.notice.payload
-    post_id = payload.get("post_id")
-    post = context.session.get(NewsPost, post_id) if post_id else None
-    if post is not None and post.withdrawn_at is not None:
-        raise NoticeObsolete("the news post was withdrawn")
+    post = _news_post(context.session, context.notice)
     values = {"organisation": context.organisation.name, "title": str(payload.get("title", ""))}
     if payload.get("correction"):
         subject = tr(context.language, "{organisation} news (corrected): {title}", **values)
@@ -763,7 +777,7 @@ def _render_fee_preview(context: _Context):  # type: ignore[no-untyped-def]
 
 def _render_link_code(context: _Context):  # type: ignore[no-untyped-def]
     payload = context.notice.payload
-    values = {"code": str(payload.get("code", "")), "minutes": str(payload.get("minutes", 10))}
+    values = {"code": str(payload.get("code", "")), "minutes": str(link_code_minutes(payload))}
     subject = tr(context.language, "Your Tagih code")
     text = tr(
         context.language,
@@ -829,6 +843,124 @@ def render_notice(session: Session, notice: Notice, channel: str) -> OutboundMes
     )
 
 
+# --- Still true when sent --------------------------------------------------------------
+
+OPEN_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)
+# A link code notice without "minutes" in its payload gives the code this lifetime.
+LINK_CODE_DEFAULT_MINUTES = 10
+# A link code with less than this left is not sent, because the person could not type it in time.
+LINK_CODE_MIN_LEFT = dt.timedelta(minutes=1)
+# Digests and reminders describe the day they were queued ("due in 3 days"), and the next
+# day's scheduled run queues a fresh one, so after a day they are no longer true.
+DAILY_NOTICE_LIFETIME = dt.timedelta(days=1)
+
+_EXPIRY_REASONS = {
+    NoticeKind.LINK_CODE: "the link code expired before it could be sent",
+    NoticeKind.DIGEST: "the daily summary is more than a day old",
+    NoticeKind.REMINDER: (
+        "the reminder is more than a day old, so its due-date wording is out of date"
+    ),
+    NoticeKind.FEE_PREVIEW: "the fee run date has passed",
+}
+
+_CLOSED_BILL_REASONS = {
+    InvoiceStatus.PAID: "the bill was paid before its notice could be sent",
+    InvoiceStatus.VOID: "the bill was voided before its notice could be sent",
+    InvoiceStatus.EXPIRED: "the bill's Virtual Account expired before its notice could be sent",
+}
+
+
+def link_code_minutes(payload: dict[str, Any]) -> int:
+    """Return the lifetime of the code in a link code notice's payload, in minutes."""
+    return int(payload.get("minutes", LINK_CODE_DEFAULT_MINUTES))
+
+
+def without_link_code(kind: NoticeKind, payload: dict[str, Any]) -> dict[str, Any]:
+    """Return a link code notice's payload without the plain code; other payloads unchanged."""
+    if kind != NoticeKind.LINK_CODE or "code" not in payload:
+        return payload
+    return {key: value for key, value in payload.items() if key != "code"}
+
+
+def drop_link_code(notice: Notice) -> None:
+    """Remove the plain code from a link code notice that will not be sent again.
+
+    The LinkCode row stores only the code's hash, so afterwards no readable code is left in
+    the database, whether the notice was sent, cancelled or failed.
+    """
+    notice.payload = without_link_code(notice.kind, notice.payload)
+
+
+def _link_code_expiry(session: Session, notice: Notice) -> dt.datetime:
+    lifetime = dt.timedelta(minutes=link_code_minutes(notice.payload))
+    return notice.created_at + lifetime - LINK_CODE_MIN_LEFT
+
+
+def _daily_expiry(session: Session, notice: Notice) -> dt.datetime:
+    return notice.created_at + DAILY_NOTICE_LIFETIME
+
+
+def _fee_preview_expiry(session: Session, notice: Notice) -> dt.datetime:
+    """Return the end of the run date, in the school's time zone."""
+    organisation = session.get(Organisation, notice.organisation_id)
+    zone = ZoneInfo(organisation.timezone if organisation else "Asia/Jakarta")
+    next_day = dt.date.fromisoformat(notice.payload["run_date"]) + dt.timedelta(days=1)
+    return dt.datetime.combine(next_day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
+_EXPIRIES: dict[NoticeKind, Callable[[Session, Notice], dt.datetime]] = {
+    NoticeKind.LINK_CODE: _link_code_expiry,
+    NoticeKind.DIGEST: _daily_expiry,
+    NoticeKind.REMINDER: _daily_expiry,
+    NoticeKind.FEE_PREVIEW: _fee_preview_expiry,
+}
+
+
+def notice_expires_at(session: Session, notice: Notice) -> dt.datetime | None:
+    """Return when a notice stops being true by time alone, or None when it never does."""
+    expiry = _EXPIRIES.get(notice.kind)
+    return expiry(session, notice) if expiry is not None else None
+
+
+def _check_bill_open(session: Session, notice: Notice) -> None:
+    invoice = session.get(Invoice, notice.invoice_id) if notice.invoice_id else None
+    if invoice is None:
+        raise NoticeObsolete("the bill no longer exists")
+    if invoice.status not in OPEN_INVOICE_STATUSES:
+        raise NoticeObsolete(_CLOSED_BILL_REASONS.get(invoice.status, "the bill is closed"))
+
+
+def _check_news_current(session: Session, notice: Notice) -> None:
+    _news_post(session, notice)
+
+
+@functools.cache
+def _state_checks() -> dict[NoticeKind, Callable[[Session, Notice], None]]:
+    from billing.reminders import check_reminder_open
+
+    return {
+        NoticeKind.INVOICE_ISSUED: _check_bill_open,
+        NoticeKind.NEWS: _check_news_current,
+        NoticeKind.REMINDER: check_reminder_open,
+    }
+
+
+def check_still_true(session: Session, notice: Notice, *, now: dt.datetime) -> None:
+    """Raise NoticeObsolete with the reason when a queued notice is no longer true at `now`.
+
+    A bill notice needs its bill still open (issued or overdue). Link codes, digests,
+    reminders and fee previews expire (notice_expires_at). A reminder needs one of its
+    bills still open, and a news notice a post that was not withdrawn. Receipts, staff
+    payment notices and void notices stay true, because they report what happened.
+    """
+    expires_at = notice_expires_at(session, notice)
+    if expires_at is not None and now >= expires_at:
+        raise NoticeObsolete(_EXPIRY_REASONS[notice.kind])
+    check = _state_checks().get(notice.kind)
+    if check is not None:
+        check(session, notice)
+
+
 # --- Delivery status --------------------------------------------------------------------
 
 
@@ -891,6 +1023,7 @@ def _fail_after_sending(notice: Notice, error: str, now: dt.datetime | None) -> 
     notice.last_error = error
     if following is None:
         notice.status = NoticeStatus.FAILED
+        drop_link_code(notice)
         return
     log.info("Notice %s failed on %s; trying %s next", notice.id, notice.channel, following)
     notice.channel = following
@@ -914,6 +1047,7 @@ def cancel_pending(session: Session, notices: Iterable[Notice], reason: str) -> 
         if notice.status == NoticeStatus.PENDING:
             notice.status = NoticeStatus.CANCELLED
             notice.last_error = reason
+            drop_link_code(notice)
             session.add(notice)
             cancelled += 1
     return cancelled

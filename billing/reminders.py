@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from billing.notices import CHAT_CHANNELS, NoticeObsolete, queue_notice
+from billing.notices import CHAT_CHANNELS, OPEN_INVOICE_STATUSES, NoticeObsolete, queue_notice
 from billing.va import format_va
 from locales import format_rupiah, tr
 from models import (
     Customer,
     Invoice,
-    InvoiceStatus,
+    Notice,
     NoticeKind,
     Organisation,
     ReminderSent,
@@ -32,7 +32,7 @@ from models import (
 )
 from tagih.settings import get_settings
 
-OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE)
+OPEN_STATUSES = OPEN_INVOICE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -234,17 +234,28 @@ def _when(context, invoice: Invoice, today: dt.date) -> str:  # type: ignore[no-
     return tr(context.language, "{days} days overdue", days=-days)
 
 
-def render_reminder(context):  # type: ignore[no-untyped-def]
-    """Render one payer's reminder listing every bill still open when it is sent."""
-    payload = context.notice.payload
-    ids = [int(value) for value in payload.get("invoice_ids", [])]
+def _open_bills(session: Session, notice: Notice) -> list[Invoice]:
+    """Return the bills a reminder lists that are still open, raising NoticeObsolete if none."""
+    ids = [int(value) for value in notice.payload.get("invoice_ids", [])]
     bills = [
         bill
-        for bill in (context.session.get(Invoice, invoice_id) for invoice_id in ids)
+        for bill in (session.get(Invoice, invoice_id) for invoice_id in ids)
         if bill is not None and bill.status in OPEN_STATUSES
     ]
     if not bills:
         raise NoticeObsolete("every bill in this reminder is paid, voided or expired")
+    return bills
+
+
+def check_reminder_open(session: Session, notice: Notice) -> None:
+    """Raise NoticeObsolete when every bill a reminder lists is paid, voided or expired."""
+    _open_bills(session, notice)
+
+
+def render_reminder(context):  # type: ignore[no-untyped-def]
+    """Render one payer's reminder listing every bill still open when it is sent."""
+    payload = context.notice.payload
+    bills = _open_bills(context.session, context.notice)
     if payload.get("date"):
         today = dt.date.fromisoformat(payload["date"])
     else:

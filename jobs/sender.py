@@ -14,6 +14,9 @@ Guarantees:
 - Transient failures retry with exponential backoff and jitter, never sooner than the
   provider's retry_after. After notice_max_attempts on one channel, or on a permanent
   failure, the notice moves to its next channel. With none left it is marked failed.
+- A notice that is no longer true when planned (a paid bill, an expired link code: see
+  billing.notices.check_still_true) is cancelled, not sent. A link code notice loses its
+  plain code once it is sent, cancelled or failed.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from sqlmodel import Session, col, select
 
 from billing.notices import (
     NoticeObsolete,
+    check_still_true,
+    drop_link_code,
     next_channel,
+    notice_expires_at,
     preload_for_rendering,
     render_notice,
 )
@@ -49,10 +55,20 @@ from tagih.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-# Kinds that wait for the end of quiet hours. Bills, receipts and codes go out at once.
 CHANNEL_OFF = "channel is off (no settings)"
 # How often a notice that waits for a channel to be switched on is planned again.
 HOLD_RETRY = dt.timedelta(hours=1)
+# Statuses after which a notice is never sent again.
+FINAL_STATUSES = frozenset(
+    {
+        NoticeStatus.SENT,
+        NoticeStatus.DELIVERED,
+        NoticeStatus.READ,
+        NoticeStatus.FAILED,
+        NoticeStatus.CANCELLED,
+    }
+)
+# Kinds that wait for the end of quiet hours. Bills, receipts and codes go out at once.
 QUIET_KINDS = frozenset(
     {NoticeKind.REMINDER, NoticeKind.NEWS, NoticeKind.DIGEST, NoticeKind.FEE_PREVIEW}
 )
@@ -113,17 +129,31 @@ class Plan:
     until: dt.datetime | None = None
     reason: str = ""
 
+    def off_channels(self) -> list[str]:
+        """Return the skipped channels that settings could switch on."""
+        return [channel for channel, reason in self.skipped if reason == CHANNEL_OFF]
 
-def _unreachable(notice: Notice, plan: Plan, now: dt.datetime, settings: Settings) -> Plan:
+
+def _unreachable(
+    notice: Notice,
+    plan: Plan,
+    now: dt.datetime,
+    settings: Settings,
+    *,
+    expires_at: dt.datetime | None,
+) -> Plan:
     """Decide about a notice that no channel can deliver now: hold it, or fail it.
 
     A channel that is off only lacks settings, which an operator may add (the console
     channel and the simulators run without any). So while one of the recipient's channels is
     off, the notice waits and is planned again every hour, for notice_hold_days after it was
-    queued. A recipient with no address on any channel that is on fails at once.
+    queued, and never past `expires_at` (a link code's end). A recipient with no address on
+    any channel that is on fails at once.
     """
-    off = [channel for channel, reason in plan.skipped if reason == CHANNEL_OFF]
+    off = plan.off_channels()
     held_until = notice.created_at + dt.timedelta(days=settings.notice_hold_days)
+    if expires_at is not None:
+        held_until = min(held_until, expires_at)
     if off and now < held_until:
         plan.decision = "held"
         plan.until = min(now + HOLD_RETRY, held_until)
@@ -293,7 +323,7 @@ class Sender:
         if totals.get("held"):
             log.warning(
                 "%s notices wait for a channel that is off (no settings); they are tried "
-                "again every hour for %s days",
+                "again every hour for up to %s days",
                 totals["held"],
                 self.settings.notice_hold_days,
             )
@@ -334,14 +364,12 @@ class Sender:
             return {notice.id: self.plan(session, notice, now) for notice in notices}  # type: ignore[misc]
 
     def plan(self, session: Session, notice: Notice, now: dt.datetime) -> Plan:
-        """Decide what to do with a claimed notice, without changing it."""
+        """Decide what to do with a claimed notice, without changing it.
+
+        An interrupted send that cannot be repeated safely is settled first. Then a notice
+        that is no longer true is cancelled, before quiet hours or channels are considered.
+        """
         plan = Plan()
-        if notice.kind in QUIET_KINDS:
-            organisation = session.get(Organisation, notice.organisation_id)
-            timezone = organisation.timezone if organisation else "Asia/Jakarta"
-            until = quiet_hours_end(now, timezone)
-            if until is not None:
-                return Plan(decision="deferred", until=until)
         resend_key = None
         if notice.status == NoticeStatus.SENDING:
             adapter = self.registry.get(notice.channel or "")
@@ -351,6 +379,16 @@ class Sender:
                     reason="an interrupted attempt may have delivered it; not resent",
                 )
             resend_key = idempotency_key(notice, notice.channel or "")
+        try:
+            check_still_true(session, notice, now=now)
+        except NoticeObsolete as obsolete:
+            return Plan(decision="cancelled", reason=str(obsolete))
+        if notice.kind in QUIET_KINDS:
+            organisation = session.get(Organisation, notice.organisation_id)
+            timezone = organisation.timezone if organisation else "Asia/Jakarta"
+            until = quiet_hours_end(now, timezone)
+            if until is not None:
+                return Plan(decision="deferred", until=until)
         chosen = None
         for channel in remaining_channels(notice):
             adapter = self.registry.get(channel)
@@ -364,7 +402,13 @@ class Sender:
             chosen = channel
             break
         if chosen is None:
-            return _unreachable(notice, plan, now, self.settings)
+            return _unreachable(
+                notice,
+                plan,
+                now,
+                self.settings,
+                expires_at=notice_expires_at(session, notice),
+            )
         channel = chosen
         try:
             plan.message = render_notice(session, notice, channel)
@@ -441,6 +485,8 @@ class Sender:
                     results.append(self._apply_outcome(session, notice, plan, outcome, now))
                 else:
                     results.append("lost_claim")
+                if notice.status in FINAL_STATUSES:
+                    drop_link_code(notice)
                 session.add(notice)
         return results
 
@@ -479,6 +525,7 @@ class Sender:
         elif plan.decision == "cancelled":
             notice.status = NoticeStatus.CANCELLED
             notice.last_error = plan.reason
+            log.info("Notice %s cancelled: %s", notice.id, plan.reason)
         elif plan.decision == "unknown_outcome":
             log.warning("Notice %s was interrupted mid-send; marked sent", notice.id)
             session.add(
@@ -533,9 +580,6 @@ class Sender:
         notice.provider_message_id = delivery.provider_message_id
         notice.sent_at = now
         notice.last_error = None
-        if notice.kind == NoticeKind.LINK_CODE:
-            # The link code itself is stored hashed, so the outbox keeps no readable copy.
-            notice.payload = {key: value for key, value in notice.payload.items() if key != "code"}
         return "sent"
 
     def _record_timeout(

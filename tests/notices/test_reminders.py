@@ -230,9 +230,11 @@ async def test_paid_bill_dropped_before_sending(database: str) -> None:
     _mark_paid(bills["eka"], _at(0, 9, 10))
     month = Month()
     result = await month.sender.send_due(now=_at(0, 9, 20))
-    assert result["cancelled"] == 1
+    # Budi's reminder and the unsent bill notice of the paid bill are both cancelled.
+    assert result["cancelled"] == 2
     budi = [notice for notice in _reminder_notices() if notice.recipient_name == "Budi"]
     assert budi[0].status == NoticeStatus.CANCELLED
+    assert budi[0].last_error == "every bill in this reminder is paid, voided or expired"
 
 
 async def test_overdue_and_expired_never_reminded(database: str) -> None:
