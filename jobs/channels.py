@@ -2,8 +2,12 @@
 
 A channel without settings is off: the sender skips it and tries the notice's next one.
 The Telegram and WhatsApp adapters come from bot.channels.<name> modules that expose
-`outbound_channel(settings) -> OutboundChannel | None`. The console adapter is off in a
-worker and is registered by the demo, which prints what would be sent.
+`outbound_channel(settings) -> OutboundChannel | None`.
+
+The console adapter prints notices for people who chat with `tagih chat --as PHONE` to the
+worker's standard output, headed by their chat id. It is on outside production only, because
+the output contains names, amounts and link codes. In production the registry marks it
+unavailable, so the sender does not hold notices for it.
 """
 
 from __future__ import annotations
@@ -23,16 +27,30 @@ log = logging.getLogger(__name__)
 CHAT_ADAPTER_MODULES = ("telegram", "whatsapp")
 
 
+CONSOLE_UNAVAILABLE = "console is never on in production"
+
+
 class ChannelRegistry:
-    """Channel adapters by name."""
+    """Channel adapters by name, and the channels that no setting can switch on here."""
 
     def __init__(self, channels: list[OutboundChannel] | None = None):
         self._channels: dict[str, OutboundChannel] = {}
+        self._unavailable: dict[str, str] = {}
         for channel in channels or []:
             self.register(channel)
 
     def register(self, channel: OutboundChannel) -> None:
         self._channels[channel.name] = channel
+        self._unavailable.pop(channel.name, None)
+
+    def mark_unavailable(self, name: str, reason: str) -> None:
+        """Record that channel `name` cannot be switched on in this environment, and why."""
+        self._channels.pop(name, None)
+        self._unavailable[name] = reason
+
+    def unavailable_reason(self, name: str) -> str | None:
+        """Return why a channel cannot be switched on here, or None when settings can."""
+        return self._unavailable.get(name)
 
     def get(self, name: str) -> OutboundChannel | None:
         return self._channels.get(name)
@@ -113,15 +131,22 @@ def console_channel() -> OutboundChannel | None:
     return module.ConsoleChannel()
 
 
-def build_registry(settings: Settings | None = None, *, console: bool = False) -> ChannelRegistry:
+def build_registry(
+    settings: Settings | None = None, *, console: bool | None = None
+) -> ChannelRegistry:
     """Build every channel that has settings; the others stay off.
 
-    console=True adds the console adapter (the demo), or a RecordingChannel in its place
-    while bot.channels.console is missing.
+    The console adapter, or a RecordingChannel while bot.channels.console is missing, is
+    added outside production unless console=False. In production it is never added, even
+    with console=True, and is marked unavailable instead.
     """
     settings = settings or get_settings()
     registry = ChannelRegistry()
-    if console:
+    if settings.is_production:
+        if console:
+            log.warning("Console channel not registered, because it is never on in production")
+        registry.mark_unavailable("console", CONSOLE_UNAVAILABLE)
+    elif console is not False:
         registry.register(console_channel() or RecordingChannel("console"))
     candidates: list[OutboundChannel | None] = [
         chat_channel(name, settings) for name in CHAT_ADAPTER_MODULES

@@ -133,6 +133,11 @@ class Plan:
         """Return the skipped channels that settings could switch on."""
         return [channel for channel, reason in self.skipped if reason == CHANNEL_OFF]
 
+    def unavailable_reasons(self, registry: ChannelRegistry) -> list[str]:
+        """Return why skipped channels cannot be switched on here (console in production)."""
+        reasons = (registry.unavailable_reason(channel) for channel, _ in self.skipped)
+        return [reason for reason in reasons if reason]
+
 
 def _unreachable(
     notice: Notice,
@@ -141,28 +146,31 @@ def _unreachable(
     settings: Settings,
     *,
     expires_at: dt.datetime | None,
+    unavailable: list[str],
 ) -> Plan:
     """Decide about a notice that no channel can deliver now: hold it, or fail it.
 
-    A channel that is off only lacks settings, which an operator may add (the console
-    channel and the simulators run without any). So while one of the recipient's channels is
-    off, the notice waits and is planned again every hour, for notice_hold_days after it was
-    queued, and never past `expires_at` (a link code's end). A recipient with no address on
-    any channel that is on fails at once.
+    A channel that is off only lacks settings, which an operator may add. So while one of
+    the recipient's channels is off, the notice waits and is planned again every hour, for
+    notice_hold_days after it was queued, and never past `expires_at` (a link code's end).
+    A channel that no setting can switch on here (`unavailable`, the reasons why) is never
+    waited for. A recipient with no address on any channel that is on fails at once.
     """
     off = plan.off_channels()
     held_until = notice.created_at + dt.timedelta(days=settings.notice_hold_days)
     if expires_at is not None:
         held_until = min(held_until, expires_at)
+    note = f" ({'; '.join(unavailable)})" if unavailable else ""
     if off and now < held_until:
         plan.decision = "held"
         plan.until = min(now + HOLD_RETRY, held_until)
-        plan.reason = "waiting for a channel to be switched on: " + ", ".join(off)
+        plan.reason = "waiting for a channel to be switched on: " + ", ".join(off) + note
         return plan
     plan.decision = "no_channel"
     plan.reason = "no channel could reach the recipient"
     if off:
         plan.reason += f" within {settings.notice_hold_days} days (off: {', '.join(off)})"
+    plan.reason += note
     return plan
 
 
@@ -393,7 +401,8 @@ class Sender:
         for channel in remaining_channels(notice):
             adapter = self.registry.get(channel)
             if adapter is None:
-                plan.skipped.append((channel, CHANNEL_OFF))
+                unavailable = self.registry.unavailable_reason(channel)
+                plan.skipped.append((channel, unavailable or CHANNEL_OFF))
                 continue
             address = resolve_address(session, notice, channel, now, self.settings)
             if address is None:
@@ -408,6 +417,7 @@ class Sender:
                 now,
                 self.settings,
                 expires_at=notice_expires_at(session, notice),
+                unavailable=plan.unavailable_reasons(self.registry),
             )
         channel = chosen
         try:
