@@ -28,6 +28,7 @@ import os
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -317,6 +318,7 @@ class Sender:
         right before its provider call, and the batch's outcomes are recorded together.
         """
         totals: dict[str, int] = {}
+        held_on: Counter[str] = Counter()
         handled = 0
         batch_size = max(1, self.settings.notice_send_concurrency * 5)
         while handled < limit:
@@ -324,23 +326,37 @@ class Sender:
             ids = self.claim(now=moment, limit=min(batch_size, limit - handled))
             if not ids:
                 break
-            for outcome in await self.send_batch(ids, now=now):
+            for outcome in await self.send_batch(ids, now=now, held_on=held_on):
                 totals[outcome] = totals.get(outcome, 0) + 1
             handled += len(ids)
         totals["handled"] = handled
         if totals.get("held"):
             log.warning(
-                "%s notices wait for a channel that is off (no settings); they are tried "
-                "again every hour for up to %s days",
+                "%s notices wait for a channel that is off (no settings), by channel: %s. "
+                "They are tried again every hour for up to %s days",
                 totals["held"],
+                ", ".join(f"{channel} {count}" for channel, count in sorted(held_on.items())),
                 self.settings.notice_hold_days,
             )
         return totals
 
-    async def send_batch(self, ids: list[int], *, now: dt.datetime | None = None) -> list[str]:
-        """Deliver claimed notices; returns one outcome name per notice."""
+    async def send_batch(
+        self,
+        ids: list[int],
+        *,
+        now: dt.datetime | None = None,
+        held_on: Counter[str] | None = None,
+    ) -> list[str]:
+        """Deliver claimed notices; returns one outcome name per notice.
+
+        `held_on`, when given, counts the held notices by each channel they wait for.
+        """
         moment = now or utcnow()
         plans = self.plan_batch(ids, moment)
+        if held_on is not None:
+            for plan in plans.values():
+                if plan.decision == "held":
+                    held_on.update(plan.off_channels())
         semaphore = asyncio.Semaphore(self.settings.notice_send_concurrency)
 
         async def deliver_one(notice_id: int) -> tuple[int, Outcome | None]:

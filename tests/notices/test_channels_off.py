@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import select
 
 from bot.channels.console import ConsoleChannel
-from jobs.channels import CONSOLE_UNAVAILABLE, build_registry
+from jobs.channels import CONSOLE_UNAVAILABLE, ChannelRegistry, build_registry
 from jobs.sender import Sender, send_due_notices
 from models import Notice, NoticeKind, NoticeStatus
 from models.db import session_scope
+from models.types import utcnow
 from tagih.settings import Settings
 from tests.notices.helpers import issue_bill, link_chat, make_school
 
@@ -87,3 +88,24 @@ async def test_console_only_notice_fails_in_production(database: str) -> None:
     assert notice.last_error == (
         "no channel could reach the recipient (console is never on in production)"
     )
+
+
+async def test_hold_warning_counts_each_channel(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    school = make_school()
+    link_chat(ANI, "console", ANI)
+    issue_bill(school, parent=0, student=0, number="A-1", due=DUE)
+    issue_bill(school, parent=1, student=2, number="B-1", due=DUE)
+    with caplog.at_level(logging.INFO):
+        result = await Sender(ChannelRegistry([])).send_due(now=utcnow())
+    assert result["held"] == 2
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert message.startswith("2 notices wait for a channel that is off (no settings)")
+    assert "by channel: console 1, email 1, sms 2, whatsapp 2." in message
+    for record in caplog.records:
+        text = record.getMessage()
+        for personal in (ANI, BUDI, "6281200000", "ani@example.com", "Ani", "Budi", "Citra"):
+            assert personal not in text, text

@@ -170,6 +170,7 @@ async def test_notice_held_while_channels_off(database: str, caplog) -> None:  #
     assert notice.last_error == "waiting for a channel to be switched on: whatsapp, sms"
     assert abs(notice.next_attempt_at - (now + dt.timedelta(hours=1))) < dt.timedelta(seconds=1)
     assert "1 notices wait for a channel that is off" in caplog.text
+    assert "by channel: sms 1, whatsapp 1." in caplog.text
     with session_scope() as session:
         assert session.exec(select(NoticeAttempt)).all() == []
 
