@@ -28,9 +28,11 @@ from billing.phones import normalise_phone
     help="Folder where files the bot sends are saved.",
 )
 def chat(phone: str, language: str | None, save_dir: Path) -> None:
-    """Chat on the console: type messages, a number to press a button, /upload PATH to send a file.
+    """Chat on the console: type messages, /upload PATH to send a file, /quit to stop.
 
-    Reads lines from standard input until end of input or /quit.
+    A number presses a button of the bot's latest message; where that step also takes typed
+    text, #N presses button N. Numbers with a leading zero are always text. Reads lines from
+    standard input until end of input or /quit.
     """
     from bot.channels.console import ConsoleChannel, ConsoleSession
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import col, select
 
+from billing.contacts import EMAIL_PATTERN, email_key
 from billing.permissions import Action
 from billing.phones import normalise_phone
 from bot.core.callbacks import Op
@@ -54,9 +53,9 @@ async def take_customer_contact(turn: Turn) -> Step:
     text = turn.inbound.text.strip()
     name = str(turn.data.get("name", ""))
     phone = normalise_phone(text)
-    email = (
-        text.lower() if phone is None and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text) else None
-    )
+    email = email_key(text) if phone is None else None
+    if email is not None and not EMAIL_PATTERN.fullmatch(email):
+        email = None
 
     if phone is None and email is None:
         reply = tr(
