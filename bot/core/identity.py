@@ -193,8 +193,8 @@ def issue_link_code(
     assert organisation is not None
     staff = session.get(StaffUser, first.staff_id) if first.staff_id else None
     customer = session.get(Customer, first.customer_id) if first.customer_id else None
-    # NOTE: the code sits in clear in the outbox row until the sender e-mails it; the
-    # LinkCode row itself keeps only its hash.
+    # NOTE: the code sits in clear in the outbox row until the notice is sent, cancelled or
+    # fails, when the sender removes it. The LinkCode row itself keeps only its hash.
     queue_notice(
         session,
         organisation,
