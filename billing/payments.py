@@ -129,14 +129,18 @@ def find_bill(
 
 
 def closed_case(bill: Bill, now: dt.datetime) -> Case | None:
-    """Return why a VA takes no payment (paid, voided or expired), or None when it is open."""
+    """Return why a VA takes no payment (paid, voided or expired), or None when it is open.
+
+    SNAP's order puts a voided or expired VA before a paid one. A paid VA whose expiry time
+    has passed since is still reported as paid, because it was paid while open.
+    """
     account = bill.account
-    if account.status == VAStatus.PAID or bill.invoice.status == InvoiceStatus.PAID:
-        return Case.ALREADY_PAID
     if account.status in (VAStatus.CLOSED, VAStatus.EXPIRED):
         return Case.EXPIRED
     if bill.invoice.status in (InvoiceStatus.VOID, InvoiceStatus.EXPIRED):
         return Case.EXPIRED
+    if account.status == VAStatus.PAID or bill.invoice.status == InvoiceStatus.PAID:
+        return Case.ALREADY_PAID
     if account.expires_at is not None and account.expires_at <= now:
         return Case.EXPIRED
     return None

@@ -532,6 +532,7 @@ def _handle_payment(
         connection=connection,
         now=request.received_at,
         raw_request={"headers": audit_headers(request.headers), "body": data},
+        paid_at=_bank_time(parsed.trx_date_time, request, config),
         response_for=lambda bill: _accepted_payment_body(data, bill),
     )
     if outcome.payment is not None:
@@ -545,6 +546,29 @@ def _handle_payment(
     if outcome.bill is not None:
         response.virtual_account_no = outcome.bill.account.number
     return response
+
+
+# How old a payment's trxDateTime may be and still be taken as its time: a bank re-sends an
+# advice (flagAdvise "Y") hours or days after the payer paid.
+MAX_PAYMENT_AGE = dt.timedelta(days=7)
+
+
+def _bank_time(
+    trx_date_time: dt.datetime | None, request: SnapRequest, config: SnapConfig
+) -> dt.datetime:
+    """Return when the payer paid: the bank's trxDateTime when plausible, else receipt time.
+
+    Bank statements date a payment by the bank's time, so reconciliation around midnight
+    needs it. A time in the future beyond the timestamp window, or older than
+    MAX_PAYMENT_AGE, is taken for a clock or data error and the receipt time is used.
+    """
+    received = request.received_at
+    if trx_date_time is None:
+        return received
+    window = dt.timedelta(seconds=config.timestamp_window_seconds)
+    if received - MAX_PAYMENT_AGE <= trx_date_time <= received + window:
+        return trx_date_time
+    return received
 
 
 def record_reported_payment(

@@ -373,3 +373,41 @@ def test_every_request_audited_without_secrets(bank: BankSimulator) -> None:
     assert token not in dumped
     assert bank.client_secret not in dumped
     assert "accessToken" not in dumped
+
+
+def test_paid_va_past_expiry_still_paid(bank: BankSimulator) -> None:
+    bill = make_bills(1)[0]
+    assert _code(bank.pay(bill.va_number, COMPANY_CODE, bill.amount)) == "2002500"
+    with session_scope(write=True) as session:
+        session.exec(
+            update(VirtualAccount)
+            .where(VirtualAccount.number == bill.va_number)
+            .values(expires_at=utcnow() - dt.timedelta(days=1))
+        )
+    assert _code(bank.pay(bill.va_number, COMPANY_CODE, bill.amount)) == "4042514"
+    assert _code(bank.inquiry(bill.va_number, COMPANY_CODE)) == "4042414"
+
+
+@pytest.mark.parametrize(
+    ("age", "bank_time_kept"),
+    [
+        (dt.timedelta(hours=2), True),
+        (dt.timedelta(days=30), False),
+        (-dt.timedelta(hours=1), False),
+    ],
+)
+def test_payment_time_from_trx_date_time(
+    bank: BankSimulator, age: dt.timedelta, bank_time_kept: bool
+) -> None:
+    bill = make_bills(1)[0]
+    paid_at = (utcnow() - age).replace(microsecond=0)
+    payload = bank.payment_payload(bill.va_number, COMPANY_CODE, bill.amount, paid_at=paid_at)
+    before = utcnow()
+    assert _code(bank.send_payment(payload)) == "2002500"
+    with session_scope() as session:
+        stored = session.exec(select(Payment.paid_at)).one()
+    if bank_time_kept:
+        assert stored == paid_at
+    else:
+        # Implausible bank times are replaced by the time Tagih received the payment.
+        assert before - dt.timedelta(seconds=1) <= stored <= utcnow()
