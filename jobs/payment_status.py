@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlmodel import select
+from sqlmodel import col, select
 
 from billing.snap.codes import Case
 from billing.snap.connections import Connection, all_connections, default_connection
@@ -36,7 +36,7 @@ from billing.snap.signature import (
     sign_token_request,
     string_to_sign,
 )
-from models import VAStatus, VirtualAccount
+from models import SnapRequestLog, VAStatus, VirtualAccount
 from models.db import session_scope
 from models.types import utcnow
 from tagih.logs import short_hash
@@ -150,9 +150,17 @@ ACCESS_TOKENS = AccessTokens()
 
 
 def _status_request(
-    connection: Connection, account: VirtualAccount, token: str, now: dt.datetime
+    connection: Connection,
+    account: VirtualAccount,
+    token: str,
+    now: dt.datetime,
+    inquiry_request_id: str | None = None,
 ) -> tuple[str, bytes, dict[str, str]]:
-    """Build the URL, body and signed headers of an inquiry-status call."""
+    """Build the URL, body and signed headers of an inquiry-status call.
+
+    inquiry_request_id is the id of the bank's own accepted inquiry, which names the
+    transaction Tagih asks about; a new random id is sent when none was recorded.
+    """
     customer_no = account.customer_no
     partner_service_id = account.company_code.rjust(8)
     body = json.dumps(
@@ -160,7 +168,7 @@ def _status_request(
             "partnerServiceId": partner_service_id,
             "customerNo": customer_no,
             "virtualAccountNo": partner_service_id + customer_no,
-            "inquiryRequestId": secrets.token_hex(16),
+            "inquiryRequestId": inquiry_request_id or secrets.token_hex(16),
         },
         separators=(",", ":"),
     ).encode()
@@ -198,16 +206,20 @@ async def ask_payment_status(
     *,
     private_key: str,
     tokens: AccessTokens = ACCESS_TOKENS,
+    inquiry_request_id: str | None = None,
 ) -> dict[str, Any] | None:
     """Return the bank's virtualAccountData when it reports the VA paid, else None.
 
     A token the bank no longer accepts is dropped and the call made once more with a new
-    one. Raises BankAuthError when the bank grants no token, and httpx.HTTPError when the
-    bank cannot be reached or returns another error status.
+    one. Raises BankAuthError when the bank grants no token, httpx.HTTPError when the
+    bank cannot be reached or returns another error status, and ValueError when its answer
+    is not a JSON object.
     """
     for attempt in range(2):
         token = await tokens.get(client, connection, private_key)
-        url, body, headers = _status_request(connection, account, token, utcnow())
+        url, body, headers = _status_request(
+            connection, account, token, utcnow(), inquiry_request_id
+        )
         response = await client.post(url, content=body, headers=headers)
         if attempt == 0 and _response_code(response) == INVALID_TOKEN:
             tokens.drop(connection)
@@ -216,7 +228,10 @@ async def ask_payment_status(
     if response.status_code == 404:
         return None
     response.raise_for_status()
-    data = response.json().get("virtualAccountData") or {}
+    answer = response.json()
+    if not isinstance(answer, dict):
+        raise ValueError(f"the bank answered with JSON {type(answer).__name__}, not an object")
+    data = answer.get("virtualAccountData") or {}
     if not isinstance(data, dict) or data.get("paymentFlagStatus") != "00":
         return None
     return data
@@ -237,6 +252,46 @@ def _pending_accounts(now: dt.datetime) -> list[VirtualAccount]:
                 .limit(MAX_ACCOUNTS_PER_RUN)
             ).all()
         )
+
+
+def _accepted_inquiries(accounts: list[VirtualAccount]) -> dict[str, tuple[str, str]]:
+    """Return, per VA number, the bank client id and request id of its latest inquiry.
+
+    Only inquiries Tagih accepted count: they tell which bank the payer was paying through,
+    and the id that bank knows the transaction by.
+    """
+    numbers = [account.number for account in accounts]
+    with session_scope() as session:
+        rows = session.exec(
+            select(
+                SnapRequestLog.virtual_account_no,
+                SnapRequestLog.partner_id,
+                SnapRequestLog.request_id,
+            )
+            .where(
+                col(SnapRequestLog.virtual_account_no).in_(numbers),
+                SnapRequestLog.service == "inquiry",
+                SnapRequestLog.response_code == "2002400",
+            )
+            .order_by(col(SnapRequestLog.id).desc())
+        ).all()
+    latest: dict[str, tuple[str, str]] = {}
+    for number, partner_id, request_id in rows:
+        if number and partner_id and request_id and number not in latest:
+            latest[number] = (partner_id, request_id)
+    return latest
+
+
+def _bank_of(
+    account: VirtualAccount, connections: list[Connection], inquiry: tuple[str, str] | None
+) -> Connection | None:
+    """Return the connection to ask: the bank that made the inquiry, else one that serves
+    the VA's company code."""
+    if inquiry is not None:
+        for connection in connections:
+            if connection.client_id == inquiry[0]:
+                return connection
+    return next((c for c in connections if c.serves_company_code(account.company_code)), None)
 
 
 def _record(data: dict[str, Any], connection: Connection, account: VirtualAccount) -> bool:
@@ -290,17 +345,22 @@ async def check_pending_payments(
         log.error("Payment status of %s VAs not checked: %s", len(accounts), error)
         result["skipped"] = len(accounts)
         return result
+    inquiries = _accepted_inquiries(accounts)
     async with httpx.AsyncClient(timeout=10, transport=transport) as client:
         for account in accounts:
-            connection = next(
-                (c for c in connections if c.serves_company_code(account.company_code)), None
-            )
+            inquiry = inquiries.get(account.number)
+            connection = _bank_of(account, connections, inquiry)
             if connection is None:
                 result["skipped"] += 1
                 continue
             try:
                 data = await ask_payment_status(
-                    client, connection, account, private_key=private_key, tokens=tokens
+                    client,
+                    connection,
+                    account,
+                    private_key=private_key,
+                    tokens=tokens,
+                    inquiry_request_id=inquiry[1] if inquiry else None,
                 )
             except (httpx.HTTPError, ValueError, BankAuthError) as error:
                 log.warning(

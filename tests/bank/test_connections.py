@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
+import httpx
+import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from billing.snap.keys import generate_private_key_pem, public_key_pem
+from jobs.payment_status import AccessTokens, check_pending_payments
+from models.types import utcnow
 from tagih.banksim.client import BankSimulator
 from tagih.cli.bank import bank_group
-from tagih.settings import get_settings
+from tagih.settings import get_settings, reset_settings_cache
 from tests.bank.conftest import COMPANY_CODE, ServerThread, make_bills
 
 
@@ -156,3 +162,48 @@ def test_invalid_connection_values_rejected(database: str, tmp_path: Path) -> No
         ],
     )
     assert replaced.exit_code == 0, replaced.output
+
+
+async def test_status_asked_at_inquiring_bank(
+    server: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bill = make_bills(1)[0]
+    private_pem = generate_private_key_pem()
+    key_file = tmp_path / "bank2.pem"
+    key_file.write_text(public_key_pem(private_pem))
+    runner = CliRunner()
+    _add(runner, key_file, "--base-url", "http://127.0.0.1:9/bank-dua")
+    monkeypatch.setenv("SNAP_BANK_BASE_URL", "http://127.0.0.1:9/bank-utama")
+    reset_settings_cache()
+    with BankSimulator(
+        base_url=server.url,
+        client_id="bank-dua-client",
+        client_secret="rahasia-bank-dua",
+        private_key_pem=private_pem,
+        path_prefix="/bank2/api",
+        signature_encoding="hex",
+    ) as bank:
+        reply = bank.inquiry(bill.va_number, COMPANY_CODE, request_id="inq-dua-1")
+        assert reply.response_code == "2002400"
+
+    calls: list[tuple[str, dict]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append((str(request.url), json.loads(request.content or b"{}")))
+        if request.url.path.endswith("/access-token/b2b"):
+            body = {"responseCode": "2007300", "accessToken": "t-1", "expiresIn": "900"}
+            return httpx.Response(200, json=body)
+        return httpx.Response(404, json={"responseCode": "4042612"})
+
+    result = await check_pending_payments(
+        utcnow() + dt.timedelta(minutes=5),
+        transport=httpx.MockTransport(answer),
+        tokens=AccessTokens(),
+    )
+    assert result["checked"] == 1
+    assert result["not_paid"] == 1
+    status_calls = [(url, body) for url, body in calls if url.endswith("/transfer-va/status")]
+    assert [url for url, _ in status_calls] == [
+        "http://127.0.0.1:9/bank-dua/v1.0/transfer-va/status"
+    ]
+    assert status_calls[0][1]["inquiryRequestId"] == "inq-dua-1"

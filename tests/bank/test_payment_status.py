@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from jobs.payment_status import check_pending_payments
+from jobs.payment_status import AccessTokens, check_pending_payments
 from models import Invoice, InvoiceStatus, Payment, VirtualAccount
 from models.db import session_scope
 from models.types import utcnow
@@ -88,5 +89,28 @@ async def test_unreachable_bank_counted(
     monkeypatch.setenv("SNAP_BANK_BASE_URL", "http://127.0.0.1:9/snap")
     reset_settings_cache()
     result = await check_pending_payments()
+    assert result["errors"] == 1
+    assert result["recorded"] == 0
+
+
+async def test_non_object_answer_counted(
+    bank: BankSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bill = make_bills(1)[0]
+    assert bank.inquiry(bill.va_number, COMPANY_CODE).accepted
+    monkeypatch.setenv("SNAP_BANK_BASE_URL", "http://127.0.0.1:9/snap")
+    reset_settings_cache()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/access-token/b2b"):
+            body = {"responseCode": "2007300", "accessToken": "t-1", "expiresIn": "900"}
+            return httpx.Response(200, json=body)
+        return httpx.Response(200, json=["not", "an", "object"])
+
+    result = await check_pending_payments(
+        utcnow() + dt.timedelta(minutes=5),
+        transport=httpx.MockTransport(answer),
+        tokens=AccessTokens(),
+    )
     assert result["errors"] == 1
     assert result["recorded"] == 0
