@@ -207,3 +207,39 @@ async def test_status_asked_at_inquiring_bank(
         "http://127.0.0.1:9/bank-dua/v1.0/transfer-va/status"
     ]
     assert status_calls[0][1]["inquiryRequestId"] == "inq-dua-1"
+
+
+def test_connection_without_path_prefix(server: ServerThread, tmp_path: Path) -> None:
+    bill = make_bills(1)[0]
+    private_pem = generate_private_key_pem()
+    key_file = tmp_path / "bank4.pem"
+    key_file.write_text(public_key_pem(private_pem))
+    added = CliRunner().invoke(
+        bank_group,
+        [
+            "connection",
+            "add",
+            "bank-empat",
+            "--client-id",
+            "bank-empat-client",
+            "--client-secret",
+            "rahasia-bank-empat",
+            "--public-key",
+            str(key_file),
+            "--path-prefix",
+            "",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    with BankSimulator(
+        base_url=server.url,
+        client_id="bank-empat-client",
+        client_secret="rahasia-bank-empat",
+        private_key_pem=private_pem,
+        path_prefix="",
+    ) as bank:
+        assert bank.inquiry(bill.va_number, COMPANY_CODE).response_code == "2002400"
+    # The default connection's credentials still need the default prefix.
+    with BankSimulator.from_settings(get_settings(), server.url) as default_bank:
+        default_bank.path_prefix = ""
+        assert default_bank.request_token().response_code == "4017300"

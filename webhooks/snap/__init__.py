@@ -118,3 +118,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.add_api_route(
             "/{bank_prefix:path}" + suffix, endpoint, methods=["POST"], include_in_schema=False
         )
+        if prefix:
+            # A connection with an empty path prefix: the catch-all above needs one segment.
+            app.add_api_route(suffix, endpoint, methods=["POST"], include_in_schema=False)

@@ -105,7 +105,11 @@ TRANSACTION_HEADERS = [
     _header("X-PARTNER-ID", "The bank's partner id"),
     _header("X-EXTERNAL-ID", "Unique per partner per Asia/Jakarta day"),
     _header("CHANNEL-ID", "The bank's channel"),
-    _header("X-SIGNATURE", "Base64 HMAC-SHA512 of the request, keyed with the client secret"),
+    _header(
+        "X-SIGNATURE",
+        "HMAC-SHA512 of the request keyed with the client secret, in Base64 (or hex, as the "
+        "bank connection is set up)",
+    ),
 ]
 
 
@@ -125,6 +129,7 @@ def openapi_extra(body_schema: dict[str, Any], headers: list[dict[str, Any]]) ->
                 ("401", "Invalid token, signature or timestamp"),
                 ("404", "Bill not found, paid, expired, or a different amount"),
                 ("409", "X-EXTERNAL-ID already used today"),
+                ("500", "General error: nothing was recorded, retry (the X-EXTERNAL-ID is free)"),
             )
         },
     }
