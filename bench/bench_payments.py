@@ -190,7 +190,6 @@ def _measure_tagih(name: str, database_url: str, key_file: Path) -> list[Run]:
     base = f"http://127.0.0.1:{port}"
     process = _start(command, env, base + "/health")
     try:
-        os.environ["SNAP_DEV_KEY_FILE"] = str(key_file)
         # Each run is signed just before it starts, so no X-TIMESTAMP leaves the window.
         requests = _signed_requests(base, numbers[:SATURATION_REQUESTS])
         saturation = _measured(
@@ -297,6 +296,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         key_file = folder / "bank-key.pem"
+        # The server and the signing client must use the same key, so it is set before any
+        # code reads (and caches) the settings.
+        os.environ["SNAP_DEV_KEY_FILE"] = str(key_file)
+        from tagih.settings import reset_settings_cache
+
+        reset_settings_cache()
         runs += _measure_bare(folder)
         runs += _measure_tagih("SQLite", f"sqlite:///{folder / 'bench.sqlite3'}", key_file)
         postgres = _postgres_database()
