@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from billing.errors import NotFound, UserError
 from billing.invoices import count_new_payers, invoice_number_key, issue_invoices
+from billing.memory import paused_collection
 from billing.sheets import SheetResult, SheetType, read_upload
 from billing.sheets.context import (
     KnownProduct,
@@ -131,6 +132,7 @@ def _known_students(session: Session, organisation: Organisation) -> dict[str, K
     return students
 
 
+@paused_collection()
 def check_sheet(
     session: Session,
     organisation: Organisation,
@@ -398,6 +400,7 @@ def _check_existing_students(
     result.students = kept
 
 
+@paused_collection()
 def import_sheet(
     session: Session,
     organisation: Organisation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,8 +65,12 @@ class IssuedInvoice:
     customer: Customer
 
 
+@functools.lru_cache(maxsize=65536)
 def invoice_number_key(number: str) -> str:
-    """Fold an invoice number for comparison: no case, outer space or invisible characters."""
+    """Fold an invoice number for comparison: no case, outer space or invisible characters.
+
+    Cached, because checking a sheet folds each number several times.
+    """
     if number.isascii() and number.isprintable():
         return " ".join(number.split()).casefold()
     cleaned = "".join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -12,8 +13,12 @@ from billing.invoices import invoice_number_key
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
-    """Fold a name for comparison: no case, invisible characters or repeated spaces."""
+    """Fold a name for comparison: no case, invisible characters or repeated spaces.
+
+    Cached, because checking a sheet folds each customer and product name several times.
+    """
     return invoice_number_key(unicodedata.normalize("NFKC", name))
 
 

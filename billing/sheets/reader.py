@@ -56,6 +56,7 @@ _TOTAL_LABEL = re.compile(
     r"(?:grand |sub ?)?total(?: (?:tagihan|keseluruhan|semua|akhir|bayar|pembayaran|amount|due))?"
     r"|jumlah(?: (?:total|tagihan|keseluruhan|semua|akhir))?|grandtotal|sum"
 )
+_TOTAL_WORD = re.compile(r"total|jumlah|sum", re.IGNORECASE)
 # Columns that name who a row bills: a total line leaves them empty.
 PARTY_FIELDS = (Field.CUSTOMER, Field.EMAIL, Field.PHONE, Field.STUDENT, Field.PARENT,
                 Field.PARENT_PHONE, Field.PARENT_EMAIL)  # fmt: skip
@@ -145,6 +146,8 @@ class RowReader:
         self.failed = row.blocked
         self.columns = data.header.columns
         self.cells = row.cells
+        # Most rows have no unusable cell, and then no cell needs the check.
+        self.any_unusable = any(isinstance(cell, UnusableCell) for cell in row.cells)
 
     def column(self, name: Field) -> int | None:
         return self.columns.get(name)
@@ -170,6 +173,8 @@ class RowReader:
         return False
 
     def _unusable_at(self, index: int) -> bool:
+        if not self.any_unusable:
+            return False
         return index < len(self.cells) and isinstance(self.cells[index], UnusableCell)
 
     def has(self, name: Field) -> bool:
@@ -427,6 +432,7 @@ def _data_rows(
     footer_seen = False
     totals: list[TotalRow] = []
     amount_column = header.columns.get(Field.AMOUNT)
+    formula_rows = {row for row, _column in layout.formulas_without_value}
     for index in range(header.row, len(rows)):
         if index % DEADLINE_CHECK_ROWS == 0 and time.monotonic() > deadline:
             raise SheetFileError(
@@ -483,7 +489,9 @@ def _data_rows(
             # Kept but blocked, so an invoice with a hidden line fails as a whole.
             data.append(DataRow(number, cells, set(filled) if filled else None, blocked=True))
             continue
-        cells, unusable = _report_unusable(layout, number, cells, header, used, problems)
+        unusable = False
+        if number in formula_rows or any(isinstance(cell, UnusableCell) for cell in cells):
+            cells, unusable = _report_unusable(layout, number, cells, header, used, problems)
         data.append(DataRow(number, cells, set(filled) if filled else None, blocked=unusable))
     _report_totals(totals, data, amount_column, problems)
     return data
@@ -547,7 +555,13 @@ def _party_blank(cells: list[Any], header: HeaderMap) -> bool:
 
 
 def _is_total_label(value: Any) -> bool:
-    return isinstance(value, str) and _TOTAL_LABEL.fullmatch(fold_header(value)) is not None
+    if not isinstance(value, str):
+        return False
+    # Folding costs more than the rest of a row's checks; ASCII text without the words
+    # cannot fold into a label, so it is skipped before folding.
+    if value.isascii() and _TOTAL_WORD.search(value) is None:
+        return False
+    return _TOTAL_LABEL.fullmatch(fold_header(value)) is not None
 
 
 def _cell(cells: list[Any], index: int | None) -> Any:

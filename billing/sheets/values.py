@@ -42,7 +42,10 @@ def clean_text(value: Any) -> str:
         value = int(value)
     text = str(value)
     if text.isascii() and text.isprintable():
-        return " ".join(text.split())
+        # Printable ASCII has no whitespace but spaces, and most cells need no change.
+        if "  " in text or text[:1] == " " or text[-1:] == " ":
+            return " ".join(text.split())
+        return text
     text = unicodedata.normalize("NFC", text)
     kept = []
     for char in text:
@@ -66,7 +69,7 @@ def cell_text(value: Any) -> str:
         if value.is_integer():
             return str(int(value))
         return repr(value)
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, (dt.datetime, dt.date)):  # a tuple: no union built per call
         return value.isoformat()
     return clean_text(value)
 
