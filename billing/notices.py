@@ -230,7 +230,7 @@ def notice_row(
 
     When channels is None they follow from the person's linked chat channels (oldest first),
     phone and e-mail address and the organisation's channel order. A notice with no channel
-    is stored as failed, so the outbox shows why nobody was told.
+    is stored as failed, with the reason in last_error.
     """
     phone = person.phone if person else None
     email = person.email if person else None

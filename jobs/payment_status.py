@@ -230,7 +230,7 @@ async def ask_payment_status(
     response.raise_for_status()
     answer = response.json()
     if not isinstance(answer, dict):
-        raise ValueError(f"the bank answered with JSON {type(answer).__name__}, not an object")
+        raise ValueError(f"the bank returned JSON {type(answer).__name__}, not an object")
     data = answer.get("virtualAccountData") or {}
     if not isinstance(data, dict) or data.get("paymentFlagStatus") != "00":
         return None
@@ -258,7 +258,7 @@ def _accepted_inquiries(accounts: list[VirtualAccount]) -> dict[str, tuple[str, 
     """Return, per VA number, the bank client id and request id of its latest inquiry.
 
     Only inquiries Tagih accepted count: they tell which bank the payer was paying through,
-    and the id that bank knows the transaction by.
+    and the id that bank uses for the transaction.
     """
     numbers = [account.number for account in accounts]
     with session_scope() as session:

@@ -19,7 +19,7 @@ class BankConnection(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_type=String(64), unique=True)
     client_id: str = Field(sa_type=String(128), unique=True)
-    # NOTE: stored as given, so whoever can read the database can sign as this bank. HMAC
+    # NOTE: stored as given, so anyone who can read the database can sign as this bank. HMAC
     # needs the secret itself; encrypting it with a key kept outside the database is not done.
     client_secret: str = Field(sa_type=String(256))
     bank_public_key: str = Field(default="", sa_type=Text)  # PEM

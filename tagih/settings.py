@@ -267,7 +267,7 @@ def check_rsa_key(name: str, value: str, *, private: bool) -> str:
         raise SettingsError(f"{name}: {error}") from error
     if not private and "PRIVATE KEY-----" in text:
         raise SettingsError(
-            f"{name} holds a private key. Set the RSA public key "
+            f"{name} contains a private key. Set the RSA public key "
             "(-----BEGIN PUBLIC KEY-----), never a private key."
         )
     try:

@@ -150,7 +150,7 @@ def test_bank_key_must_be_public_rsa(tmp_path: Path) -> None:
     Settings(snap_bank_public_key=str(public), _env_file=None).check_bank_public_key()
     Settings(snap_bank_public_key=public.read_text(), _env_file=None).check_bank_public_key()
     cases = {
-        str(private): "holds a private key",
+        str(private): "contains a private key",
         str(tmp_path / "missing.pem"): "SNAP_BANK_PUBLIC_KEY: The PEM file",
         "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----": (
             "not a valid unencrypted PEM public key"

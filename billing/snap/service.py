@@ -548,7 +548,7 @@ def _handle_payment(
     return response
 
 
-# How old a payment's trxDateTime may be and still be taken as its time: a bank re-sends an
+# Maximum age of a trxDateTime that is taken as the payment's time. A bank re-sends an
 # advice (flagAdvise "Y") hours or days after the payer paid.
 MAX_PAYMENT_AGE = dt.timedelta(days=7)
 

@@ -140,7 +140,7 @@ def test_invalid_connection_values_rejected(database: str, tmp_path: Path) -> No
     assert "company code \u0668\u0668\u0660\u0668\u0662 is invalid" in _add_invalid(
         runner, public, **{"--company-code": "\u0668\u0668\u0660\u0668\u0662"}
     )
-    assert "--public-key holds a private key" in _add_invalid(runner, private)
+    assert "--public-key contains a private key" in _add_invalid(runner, private)
     assert "--public-key is not an RSA key" in _add_invalid(runner, ed25519)
     assert "is not a PEM file" in _add_invalid(runner, binary)
     listed = runner.invoke(bank_group, ["connection", "list"])

@@ -224,9 +224,11 @@ def test_file_error_exit_status(shop: Organisation, samples_dir: Path) -> None:
 def test_text_output_names_row_and_column(shop: Organisation, samples_dir: Path) -> None:
     path = str(samples_dir / "42_mixed_row_errors_with_title_offset.xlsx")
     english = CliRunner().invoke(cli, ["sheet", "check", path, "--org", shop.slug]).output
-    indonesian = CliRunner().invoke(
-        cli, ["--lang", "id", "sheet", "check", path, "--org", shop.slug]
-    ).output
+    indonesian = (
+        CliRunner()
+        .invoke(cli, ["--lang", "id", "sheet", "check", path, "--org", shop.slug])
+        .output
+    )
     assert "- Row 15, Jumlah (Rp) (cell G15): The amount is 0." in english
     assert "- Row 21, Jatuh Tempo (cell E21): " in english
     assert "- Row 8, Nama Pelanggan: " in english
