@@ -8,6 +8,8 @@ leaves nothing half-saved while the chat stays in its state for the corrected fi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from billing.errors import PermissionDenied, UserError
 from billing.permissions import Action, is_allowed
@@ -147,28 +149,52 @@ def _image_error(turn: Turn) -> str | None:
     return image_error
 
 
-def _import_event_sheet(turn: Turn) -> Step:
-    turn.require(Action.CALENDAR_EDIT)
+def _import_sheet(
+    turn: Turn,
+    *,
+    kind: str,
+    state: SchoolState,
+    importer: Callable[..., Any],
+    columns: dict[str, str],
+) -> tuple[Any, Step | None]:
+    """Import the sent sheet in a savepoint; return the result, or the step that asks again.
+
+    `kind` names the sheet in logs. A rejected or unusable sheet keeps the chat in `state`
+    for the corrected file, with the problems listed.
+    """
     image_error = _image_error(turn)
     if image_error is not None:
-        return _again(turn, image_error, SchoolState.EVENT_SHEET)
+        return None, _again(turn, image_error, state)
     actor = acting_staff(turn)
     try:
         with turn.session.begin_nested():
-            result = calendar.import_events_sheet(turn.session, turn.org, actor, _content(turn))
+            return importer(turn.session, turn.org, actor, _content(turn)), None
     except SheetRejected as rejected:
         log.info(
-            "update %s: calendar sheet rejected, %d problem rows",
+            "update %s: %s sheet rejected, %d problem rows",
             update_tag(turn.inbound),
+            kind,
             len(rejected.result.problems),
         )
-        problems = _problems_text(turn, rejected, COLUMN_NAMES)
-        return _again(turn, problems, SchoolState.EVENT_SHEET)
+        return None, _again(turn, _problems_text(turn, rejected, columns), state)
     except PermissionDenied:
         raise
     except UserError as error:
-        log.info("update %s: calendar sheet unusable: %s", update_tag(turn.inbound), error.code)
-        return _again(turn, error.render(turn.language), SchoolState.EVENT_SHEET)
+        log.info("update %s: %s sheet unusable: %s", update_tag(turn.inbound), kind, error.code)
+        return None, _again(turn, error.render(turn.language), state)
+
+
+def _import_event_sheet(turn: Turn) -> Step:
+    turn.require(Action.CALENDAR_EDIT)
+    result, retry = _import_sheet(
+        turn,
+        kind="calendar",
+        state=SchoolState.EVENT_SHEET,
+        importer=calendar.import_events_sheet,
+        columns=COLUMN_NAMES,
+    )
+    if retry is not None:
+        return retry
 
     done = tr(turn.language, "Events added: {count}.", count=result.created)
     return reply_step(turn, done)
@@ -176,26 +202,15 @@ def _import_event_sheet(turn: Turn) -> Step:
 
 def _import_staff_sheet(turn: Turn) -> Step:
     turn.require(Action.STAFF_MANAGE)
-    image_error = _image_error(turn)
-    if image_error is not None:
-        return _again(turn, image_error, SchoolState.STAFF_SHEET)
-    actor = acting_staff(turn)
-    try:
-        with turn.session.begin_nested():
-            result = staff.import_staff_sheet(turn.session, turn.org, actor, _content(turn))
-    except SheetRejected as rejected:
-        log.info(
-            "update %s: staff sheet rejected, %d problem rows",
-            update_tag(turn.inbound),
-            len(rejected.result.problems),
-        )
-        problems = _problems_text(turn, rejected, STAFF_COLUMN_NAMES)
-        return _again(turn, problems, SchoolState.STAFF_SHEET)
-    except PermissionDenied:
-        raise
-    except UserError as error:
-        log.info("update %s: staff sheet unusable: %s", update_tag(turn.inbound), error.code)
-        return _again(turn, error.render(turn.language), SchoolState.STAFF_SHEET)
+    result, retry = _import_sheet(
+        turn,
+        kind="staff",
+        state=SchoolState.STAFF_SHEET,
+        importer=staff.import_staff_sheet,
+        columns=STAFF_COLUMN_NAMES,
+    )
+    if retry is not None:
+        return retry
 
     done = tr(
         turn.language,
