@@ -7,16 +7,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from billing.errors import UserError
-from billing.school.actors import OPERATOR, Actor
 from models import Organisation
 from models.types import utcnow
 
 if TYPE_CHECKING:
     # billing.school.fees imports this module to check every run's month.
-    from billing.school.fees import FeeRunPreview, FeeRunResult
+    from billing.school.fees import FeeRunPreview
 
 # A run further ahead is most likely a typo in the year, and its bills would stay open
 # for years.
@@ -96,20 +93,3 @@ def check_run_period(
     )
     if problem is not None:
         raise problem
-
-
-def run_month(
-    session: Session,
-    organisation: Organisation,
-    period: str,
-    *,
-    actor: Actor = OPERATOR,
-    allow_past: bool = False,
-    now: dt.datetime | None = None,
-) -> FeeRunResult:
-    """Issue a month's fees for a person, which run_recurring_fees checks first."""
-    from billing.school.fees import run_recurring_fees  # fees imports this module
-
-    return run_recurring_fees(
-        session, organisation, period, actor=actor, allow_past=allow_past, now=now
-    )

@@ -10,8 +10,7 @@ from sqlmodel import select
 
 from billing.errors import UserError
 from billing.school.actors import OPERATOR
-from billing.school.fees import add_recurring_fee
-from billing.school.periods import run_month
+from billing.school.fees import add_recurring_fee, run_recurring_fees
 from bot.core import CallbackData, Op
 from bot.flows.school.common import Key, month_index
 from models import Invoice
@@ -52,7 +51,7 @@ def _invoice_numbers() -> list[str]:
 def _run(school: School, period: str, *, allow_past: bool = False, now: dt.datetime = NOW) -> int:
     with write() as session:
         organisation = organisation_of(session, school)
-        result = run_month(session, organisation, period, allow_past=allow_past, now=now)
+        result = run_recurring_fees(session, organisation, period, allow_past=allow_past, now=now)
     return len(result.issued)
 
 

@@ -80,7 +80,7 @@ async def fees_run(turn: Turn) -> Step:
     # command line with --allow-past.
     try:
         with turn.session.begin_nested():
-            result = periods.run_month(
+            result = fees.run_recurring_fees(
                 turn.session, turn.org, f"{year:04d}-{month:02d}", actor=acting_staff(turn)
             )
     except PermissionDenied:
