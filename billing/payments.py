@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,19 +146,26 @@ def closed_case(bill: Bill, now: dt.datetime) -> Case | None:
     return None
 
 
+# An inquiry Tagih accepted; its request id names the payment that follows it.
+ACCEPTED_INQUIRY = (SnapRequestLog.service == "inquiry", SnapRequestLog.response_code == "2002400")
+_SAME_REQUEST_ID = (
+    SnapRequestLog.partner_id == bindparam("partner_id"),
+    SnapRequestLog.request_id == bindparam("request_id"),
+)
+
+
+def _names_other_va(numbers: Iterable[str | None], account: VirtualAccount) -> bool:
+    """Tell whether VA numbers of earlier accepted inquiries include another VA's."""
+    return any(number != account.number for number in numbers if number)
+
+
 def _inquiry_id_reused(
     session: Session, partner_id: str, request: InquiryRequest, account: VirtualAccount
 ) -> bool:
     """Tell whether an accepted inquiry with this inquiryRequestId was about another VA."""
-    earlier = session.exec(
-        select(SnapRequestLog.virtual_account_no).where(
-            SnapRequestLog.request_id == request.inquiry_request_id,
-            SnapRequestLog.partner_id == partner_id,
-            SnapRequestLog.service == "inquiry",
-            SnapRequestLog.response_code == "2002400",
-        )
-    ).all()
-    return any(number != account.number for number in earlier if number)
+    query = select(SnapRequestLog.virtual_account_no).where(*ACCEPTED_INQUIRY, *_SAME_REQUEST_ID)
+    parameters = {"partner_id": partner_id, "request_id": request.inquiry_request_id}
+    return _names_other_va(session.exec(query, params=parameters).all(), account)
 
 
 def decide_inquiry(
@@ -196,12 +203,7 @@ _EARLIER_USES = union_all(
         literal("inquiry"),
         null(),
         SnapRequestLog.virtual_account_no,
-    ).where(
-        SnapRequestLog.partner_id == bindparam("partner_id"),
-        SnapRequestLog.request_id == bindparam("request_id"),
-        SnapRequestLog.service == "inquiry",
-        SnapRequestLog.response_code == "2002400",
-    ),
+    ).where(*ACCEPTED_INQUIRY, *_SAME_REQUEST_ID),
 )
 
 
@@ -245,7 +247,7 @@ def decide_payment(
         return PaymentOutcome(Case.INCONSISTENT, bill)
     # paymentRequestId repeats the inquiryRequestId of the inquiry before it, so an inquiry
     # accepted under this id for another VA makes the payment inconsistent.
-    if any(number != bill.account.number for number in inquired):
+    if _names_other_va(inquired, bill.account):
         return PaymentOutcome(Case.INCONSISTENT, bill)
 
     closed = closed_case(bill, now)

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlmodel import col, select
 
+from billing.payments import ACCEPTED_INQUIRY
 from billing.snap.codes import Case
 from billing.snap.connections import Connection, all_connections, default_connection
 from billing.snap.keys import load_or_create_dev_key
@@ -270,8 +271,7 @@ def _accepted_inquiries(accounts: list[VirtualAccount]) -> dict[str, tuple[str, 
             )
             .where(
                 col(SnapRequestLog.virtual_account_no).in_(numbers),
-                SnapRequestLog.service == "inquiry",
-                SnapRequestLog.response_code == "2002400",
+                *ACCEPTED_INQUIRY,
             )
             .order_by(col(SnapRequestLog.id).desc())
         ).all()
