@@ -12,6 +12,9 @@ from billing.phones import normalise_phone
 from models import Organisation, OrgKind, StaffRole, StaffUser
 
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+# ASCII digits only: str.isdigit() and \d also take other scripts' digits, which no bank
+# can send in a VA number.
+COMPANY_CODE_PATTERN = re.compile(r"[0-9]{1,8}")
 
 
 def create_organisation(
@@ -43,7 +46,7 @@ def create_organisation(
             "The organisation name is missing: give the name customers and parents will see.",
         )
     code = company_code.strip()
-    if not re.fullmatch(r"[0-9]{1,8}", code):
+    if not COMPANY_CODE_PATTERN.fullmatch(code):
         raise UserError(
             "org.company_code_invalid",
             "The company code {code} is invalid: use 1 to 8 digits, as the bank assigned it.",

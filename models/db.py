@@ -60,18 +60,18 @@ def get_engine(url: str | None = None, *, immediate: bool = False) -> Engine:
     """
     from tagih.settings import get_settings
 
-    settings = get_settings()
     if url is None:
-        url = settings.database_url
+        url = get_settings().database_url
     is_sqlite = url.startswith("sqlite")
     key = (url, immediate and is_sqlite)
     with _lock:
         engine = _engines.get(key)
         if engine is None:
             if is_sqlite:
-                engine = _sqlite_engine(
-                    url, immediate=immediate, busy_timeout=settings.sqlite_busy_timeout_seconds
-                )
+                # Read when the engine is made, so a caller that names the URL does not
+                # read (and cache) the settings on every session.
+                timeout = get_settings().sqlite_busy_timeout_seconds
+                engine = _sqlite_engine(url, immediate=immediate, busy_timeout=timeout)
             else:
                 # No pre-ping: it costs a round trip on every checkout. After the server
                 # restarts, the first statement on a dead connection fails, SQLAlchemy then

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 import click
 import httpx
 from sqlmodel import select
 
+from billing.orgs import COMPANY_CODE_PATTERN
 from billing.payments import company_code_of_va
 from billing.snap.connections import SIGNATURE_ENCODINGS, normalise_prefix
 from locales import Msg, format_rupiah, tr
@@ -260,7 +260,7 @@ def _connection_problem(
             {"length": len(client_secret.strip()), "minimum": MIN_CLIENT_SECRET_LENGTH},
         )
     for code in company_codes:
-        if not re.fullmatch(r"[0-9]{1,8}", code.strip()):
+        if not COMPANY_CODE_PATTERN.fullmatch(code.strip()):
             return Msg(
                 "The company code {code} is invalid: use 1 to 8 digits, as the bank assigned it.",
                 {"code": code},
