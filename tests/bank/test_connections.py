@@ -21,6 +21,13 @@ from tagih.settings import get_settings, reset_settings_cache
 from tests.bank.conftest import COMPANY_CODE, ServerThread, make_bills
 
 
+def _bank_key(path: Path) -> tuple[str, Path]:
+    """Make a bank key pair; return the private PEM and the file with the public key."""
+    private_pem = generate_private_key_pem()
+    path.write_text(public_key_pem(private_pem))
+    return private_pem, path
+
+
 def _add(runner: CliRunner, key_file: Path, *extra: str) -> None:
     outcome = runner.invoke(
         bank_group,
@@ -46,9 +53,7 @@ def _add(runner: CliRunner, key_file: Path, *extra: str) -> None:
 
 def test_second_bank_connection(server: ServerThread, tmp_path: Path) -> None:
     bill = make_bills(1)[0]
-    private_pem = generate_private_key_pem()
-    key_file = tmp_path / "bank2.pem"
-    key_file.write_text(public_key_pem(private_pem))
+    private_pem, key_file = _bank_key(tmp_path / "bank2.pem")
     runner = CliRunner()
     _add(runner, key_file, "--company-code", COMPANY_CODE)
     listed = runner.invoke(bank_group, ["connection", "list"])
@@ -87,9 +92,7 @@ def test_second_bank_connection(server: ServerThread, tmp_path: Path) -> None:
 
 def test_connection_limited_to_company_codes(server: ServerThread, tmp_path: Path) -> None:
     bill = make_bills(1)[0]
-    private_pem = generate_private_key_pem()
-    key_file = tmp_path / "bank2.pem"
-    key_file.write_text(public_key_pem(private_pem))
+    private_pem, key_file = _bank_key(tmp_path / "bank2.pem")
     _add(CliRunner(), key_file, "--company-code", "99999")
     with BankSimulator(
         base_url=server.url,
@@ -116,8 +119,7 @@ def _add_invalid(runner: CliRunner, key_file: Path, **changes: str) -> str:
 
 
 def test_invalid_connection_values_rejected(database: str, tmp_path: Path) -> None:
-    public = tmp_path / "bank3.pem"
-    public.write_text(public_key_pem(generate_private_key_pem()))
+    _, public = _bank_key(tmp_path / "bank3.pem")
     private = tmp_path / "bank3-private.pem"
     private.write_text(generate_private_key_pem())
     ed25519 = tmp_path / "ed25519.pem"
@@ -168,9 +170,7 @@ async def test_status_asked_at_inquiring_bank(
     server: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bill = make_bills(1)[0]
-    private_pem = generate_private_key_pem()
-    key_file = tmp_path / "bank2.pem"
-    key_file.write_text(public_key_pem(private_pem))
+    private_pem, key_file = _bank_key(tmp_path / "bank2.pem")
     runner = CliRunner()
     _add(runner, key_file, "--base-url", "http://127.0.0.1:9/bank-dua")
     monkeypatch.setenv("SNAP_BANK_BASE_URL", "http://127.0.0.1:9/bank-utama")
@@ -211,9 +211,7 @@ async def test_status_asked_at_inquiring_bank(
 
 def test_connection_without_path_prefix(server: ServerThread, tmp_path: Path) -> None:
     bill = make_bills(1)[0]
-    private_pem = generate_private_key_pem()
-    key_file = tmp_path / "bank4.pem"
-    key_file.write_text(public_key_pem(private_pem))
+    private_pem, key_file = _bank_key(tmp_path / "bank4.pem")
     added = CliRunner().invoke(
         bank_group,
         [
